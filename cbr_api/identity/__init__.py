@@ -1,0 +1,1 @@
+"""The identity API family: a minimal Keystone v3 (version document, tokens, projects)."""

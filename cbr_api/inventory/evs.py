@@ -1,0 +1,138 @@
+"""EVS v2 disks: create (``/v2`` and ``/v2.1``), list with details, show, delete."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cbr_api import errors
+from cbr_api.intent import intent
+from cbr_api.inventory import views
+from cbr_api.validation import parse_body, query_int
+from cbr_common.db.engine import read_scope
+from cbr_common.errors import InvalidInput, NotFound
+from cbr_common.inventory import volumes
+
+blueprint = Blueprint('evs', __name__)
+errors.use_style(blueprint, 'evs')
+
+ENCRYPTED_KEY, CMK_KEY = '__system__encrypted', '__system__cmkid'
+
+
+class VolumeOption(BaseModel):
+    """``volume`` of the create request."""
+
+    model_config = ConfigDict(extra='ignore')
+    availability_zone: str = Field(min_length=1, max_length=64)
+    volume_type: str
+    size: int | None = Field(default=None, ge=1, le=32768)
+    name: str = Field(default='', max_length=64)
+    description: str = Field(default='', max_length=85)
+    count: int = Field(default=1, ge=1, le=100)
+    multiattach: bool = False
+    shareable: str | bool | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=10)
+    backup_id: str | None = None
+    snapshot_id: str | None = None
+    imageRef: str | None = None
+
+    @model_validator(mode='after')
+    def _rules(self) -> 'VolumeOption':
+        if self.volume_type not in volumes.VOLUME_TYPES:
+            raise ValueError('volume_type must be one of %s' % ', '.join(sorted(volumes.VOLUME_TYPES)))
+        sources = [s for s in (self.backup_id, self.snapshot_id, self.imageRef) if s]
+        if len(sources) > 1:
+            raise ValueError('only one of backup_id, snapshot_id and imageRef may be given')
+        if self.size is None:
+            raise ValueError('size is required')
+        low = 1 if self.imageRef else 10
+        if self.size < low:
+            raise ValueError('size must be between %d and 32768 GB' % low)
+        if self.metadata.get(ENCRYPTED_KEY, '0') not in ('0', '1'):
+            raise ValueError('metadata.%s must be "0" or "1"' % ENCRYPTED_KEY)
+        if self.metadata.get(ENCRYPTED_KEY) == '1' and len(self.metadata.get(CMK_KEY, '')) != 36:
+            raise ValueError('metadata.%s (36 characters) is required for an encrypted disk'
+                             % CMK_KEY)
+        return self
+
+
+class CreateVolumeBody(BaseModel):
+    model_config = ConfigDict(extra='ignore')
+    volume: VolumeOption
+
+
+def _base_url() -> str:
+    return request.host_url.rstrip('/')
+
+
+@blueprint.post('/v2/<project_id>/cloudvolumes')
+@blueprint.post('/v2.1/<project_id>/cloudvolumes')
+def create_volume(project_id: str):
+    option = parse_body(CreateVolumeBody).volume
+    if option.backup_id or option.snapshot_id:
+        source = 'backup_id' if option.backup_id else 'snapshot_id'
+        raise NotFound('%s %s does not exist' % (source, option.backup_id or option.snapshot_id),
+                       field='volume.%s' % source)
+    spec = volumes.VolumeSpec(
+        size=option.size or 0, volume_type=option.volume_type,
+        availability_zone=option.availability_zone, name=option.name,
+        description=option.description, bootable=bool(option.imageRef),
+        multiattach=option.multiattach or option.shareable in (True, 'true'),
+        metadata=option.metadata, tags=option.tags)
+    with intent() as it:
+        operation, created = volumes.create(it.session, project_id, spec, option.count)
+        it.publish(operation)
+    return jsonify({'job_id': operation.id, 'volume_ids': [v.id for v in created]}), 200
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if raw.lower() not in ('true', 'false'):
+        raise InvalidInput('%s must be true or false' % name, field=name)
+    return raw.lower() == 'true'
+
+
+def _choice_arg(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name, default)
+    if value not in choices:
+        raise InvalidInput('%s must be one of %s' % (name, ', '.join(choices)), field=name)
+    return value
+
+
+@blueprint.get('/v2/<project_id>/cloudvolumes/detail')
+def list_volumes(project_id: str):
+    ids = tuple(request.args.getlist('id'))
+    flt = volumes.VolumeFilter(name=request.args.get('name'), status=request.args.get('status'),
+                               availability_zone=request.args.get('availability_zone'),
+                               multiattach=_bool_arg('multiattach'), ids=ids,
+                               server_id=request.args.get('server_id'))
+    limit = query_int('limit', 1000, minimum=1, maximum=1000)
+    offset = query_int('offset', 0)
+    with read_scope() as session:
+        page, count = volumes.listing(
+            session, project_id, flt,
+            sort_key=_choice_arg('sort_key', tuple(volumes.SORT_KEYS), 'created_at'),
+            sort_dir=_choice_arg('sort_dir', ('asc', 'desc'), 'desc'),
+            limit=limit or 1000, offset=offset or 0, marker=request.args.get('marker'))
+        base = _base_url()
+        body = {'volumes': [views.volume(v, base) for v in page], 'count': count}
+    if page and (offset or 0) + len(page) < count:
+        body['volumes_links'] = [{'href': '%s/v2/%s/cloudvolumes/detail?limit=%d&marker=%s' % (
+            base, project_id, limit, page[-1].id), 'rel': 'next'}]
+    return jsonify(body)
+
+
+@blueprint.get('/v2/<project_id>/cloudvolumes/<volume_id>')
+def show_volume(project_id: str, volume_id: str):
+    with read_scope() as session:
+        return jsonify({'volume': views.volume(volumes.get(session, project_id, volume_id),
+                                               _base_url())})
+
+
+@blueprint.delete('/v2/<project_id>/cloudvolumes/<volume_id>')
+def delete_volume(project_id: str, volume_id: str):
+    with intent() as it:
+        operation = it.publish(volumes.request_delete(it.session, project_id, volume_id))
+    return jsonify({'job_id': operation.id}), 200

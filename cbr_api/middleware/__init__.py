@@ -1,0 +1,1 @@
+"""Request hooks of cbr-api: request ids, authentication and project scoping."""

@@ -1,0 +1,1 @@
+"""The ``/sim`` administration API: simulator controls and disk data."""

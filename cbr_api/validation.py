@@ -1,0 +1,56 @@
+"""Request parsing: JSON bodies through pydantic models, with errors naming the field."""
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+from cbr_common.errors import InvalidInput
+
+M = TypeVar('M', bound=BaseModel)
+
+
+def json_body() -> Any:
+    """The request body parsed as JSON, or a 400 naming the body."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise InvalidInput('request body is required', field='body')
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput('request body is not valid JSON: %s' % exc, field='body') from exc
+
+
+def parse(model: type[M], data: Any, *, prefix: str = '') -> M:
+    """Validate ``data`` as ``model``; the first problem becomes a 400 naming its field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = '.'.join(str(part) for part in first.get('loc', ()))
+        field = '.'.join(part for part in (prefix, location) if part) or prefix or 'body'
+        raise InvalidInput('invalid value for %s: %s' % (field, first.get('msg', 'invalid')),
+                           field=field) from exc
+
+
+def parse_body(model: type[M]) -> M:
+    """Validate the whole JSON body as ``model``."""
+    return parse(model, json_body())
+
+
+def query_int(name: str, default: int | None = None, *, minimum: int = 0,
+              maximum: int | None = None) -> int | None:
+    """An integer query parameter within bounds, or a 400 naming it."""
+    raw = request.args.get(name)
+    if raw is None or raw == '':
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidInput('%s must be an integer' % name, field=name) from exc
+    if value < minimum or (maximum is not None and value > maximum):
+        raise InvalidInput('%s must be between %s and %s' % (name, minimum, maximum),
+                           field=name)
+    return value

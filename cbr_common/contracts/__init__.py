@@ -1,0 +1,1 @@
+"""Versioned contracts between the services: task messages and the job-type catalogue."""

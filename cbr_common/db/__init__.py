@@ -1,0 +1,1 @@
+"""The shared SQL database: engine and sessions, models and Alembic migrations."""

@@ -1,0 +1,243 @@
+"""SQLAlchemy models of the shared database.
+
+Domain instants (``created_at``, ``begin_time`` …) come from the shared clock and are
+stored as UTC datetimes.  Infrastructure instants (leases, heartbeats, publish times,
+token expiry) are wall-clock epoch seconds stored as floats, so a jump of the domain clock
+never expires a lease.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cbr_common.db.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class SimClock(Base):
+    """The shared clock's single row (see :mod:`cbr_common.clock`)."""
+
+    __tablename__ = 'sim_clock'
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anchor_real: Mapped[float] = mapped_column(Float)
+    anchor_sim: Mapped[float] = mapped_column(Float)
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- identity ------------------------------------------------------------------------------
+class Project(Base):
+    """A tenant: every resource belongs to exactly one project."""
+
+    __tablename__ = 'projects'
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    domain_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A user of one project, with roles and a password for Keystone-style login."""
+
+    __tablename__ = 'users'
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'))
+    password_hash: Mapped[str] = mapped_column(String(128))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    project: Mapped[Project] = relationship()
+
+
+class Credential(Base):
+    """An AK/SK pair of a user; requests signed with it act for the user's project."""
+
+    __tablename__ = 'credentials'
+    access_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_key: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(ForeignKey('users.id', ondelete='CASCADE'), index=True)
+    user: Mapped[User] = relationship()
+
+
+class Token(Base):
+    """An issued X-Auth-Token, stored as its SHA-256 digest."""
+
+    __tablename__ = 'tokens'
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey('users.id', ondelete='CASCADE'), index=True)
+    issued_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    user: Mapped[User] = relationship()
+
+
+# -- operations (jobs) and audit -----------------------------------------------------------
+class Operation(Base):
+    """One asynchronous job: the outbox row, the lease and the job API's record at once."""
+
+    __tablename__ = 'operations'
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(32), index=True)
+    job_type: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    entities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fail_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    begin_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatched_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        Index('ix_operations_status_dispatched', 'status', 'dispatched_at'),
+        Index('ix_operations_status_lease', 'status', 'lease_expires_at'),
+    )
+
+
+class StatusEvent(Base):
+    """Audit trace: one row per state change, written in the transaction that made it."""
+
+    __tablename__ = 'status_events'
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    operation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# -- simulated inventory -------------------------------------------------------------------
+class Server(Base):
+    """A simulated ECS server."""
+
+    __tablename__ = 'servers'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(255), default='')
+    status: Mapped[str] = mapped_column(String(32))
+    task_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    flavor_id: Mapped[str] = mapped_column(String(64))
+    image_id: Mapped[str] = mapped_column(String(64))
+    availability_zone: Mapped[str] = mapped_column(String(64))
+    metadata_: Mapped[dict[str, str]] = mapped_column('metadata', JSON, default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fault: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attachments: Mapped[list['VolumeAttachment']] = relationship(
+        back_populates='server', order_by='VolumeAttachment.device', passive_deletes=True)
+
+
+class Volume(Base):
+    """A simulated EVS disk; its bytes live in the volume store under the same id."""
+
+    __tablename__ = 'volumes'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(255), default='')
+    status: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    volume_type: Mapped[str] = mapped_column(String(32))
+    availability_zone: Mapped[str] = mapped_column(String(64))
+    bootable: Mapped[bool] = mapped_column(Boolean, default=False)
+    multiattach: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_: Mapped[dict[str, str]] = mapped_column('metadata', JSON, default=dict)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attachments: Mapped[list['VolumeAttachment']] = relationship(back_populates='volume',
+                                                                 passive_deletes=True)
+
+
+class VolumeAttachment(Base):
+    """A disk attached to a server at a device name; boot index 0 is the system disk."""
+
+    __tablename__ = 'volume_attachments'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(ForeignKey('volumes.id', ondelete='CASCADE'),
+                                           index=True)
+    server_id: Mapped[str] = mapped_column(ForeignKey('servers.id', ondelete='CASCADE'),
+                                           index=True)
+    device: Mapped[str] = mapped_column(String(32))
+    boot_index: Mapped[int] = mapped_column(Integer)
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    attached_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    volume: Mapped[Volume] = relationship(back_populates='attachments')
+    server: Mapped[Server] = relationship(back_populates='attachments')
+
+    __table_args__ = (UniqueConstraint('server_id', 'device'),)
+
+
+class Share(Base):
+    """A simulated SFS Turbo file system; its bytes live in the volume store."""
+
+    __tablename__ = 'shares'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(255), default='')
+    status: Mapped[str] = mapped_column(String(32))
+    sub_status: Mapped[str] = mapped_column(String(32), default='')
+    size: Mapped[int] = mapped_column(Integer)
+    share_proto: Mapped[str] = mapped_column(String(16), default='NFS')
+    share_type: Mapped[str] = mapped_column(String(32), default='STANDARD')
+    availability_zone: Mapped[str] = mapped_column(String(64))
+    vpc_id: Mapped[str] = mapped_column(String(36), default='')
+    subnet_id: Mapped[str] = mapped_column(String(36), default='')
+    security_group_id: Mapped[str] = mapped_column(String(36), default='')
+    metadata_: Mapped[dict[str, str]] = mapped_column('metadata', JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# -- services ------------------------------------------------------------------------------
+class ServiceHeartbeat(Base):
+    """Liveness of one running process (api, scheduler or worker)."""
+
+    __tablename__ = 'service_heartbeats'
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LeaderLease(Base):
+    """A named lease that at most one process holds at a time (the scheduler leader)."""
+
+    __tablename__ = 'leader_leases'
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class Fault(Base):
+    """An injected fault: work reaching ``point`` is delayed or fails, ``remaining`` times."""
+
+    __tablename__ = 'faults'
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    point: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    remaining: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,1 @@
+"""Messaging: the one Celery application every service shares, and publishing."""

@@ -1,0 +1,1 @@
+"""Asynchronous operations (jobs): outbox, leases, the runner and the reaper."""

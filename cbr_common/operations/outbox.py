@@ -1,0 +1,94 @@
+"""The transactional outbox: operations are committed first and published afterwards.
+
+``create`` adds an operation row to the caller's transaction.  After that transaction
+commits, ``dispatch`` publishes it.  The scheduler's ``redispatch_due`` publishes again any
+operation still waiting for a worker whose last publish is too old: never sent (the API
+died or the broker was down), or lost by the broker (a Redis restart).  Workers claim each
+operation once, so a message sent twice does no harm.
+
+``dispatched_at`` is the wall-clock time of the last publish, or of creation while
+``dispatch_count`` is 0.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cbr_common import clock, ids
+from cbr_common.config import CONF
+from cbr_common.contracts.tasks import JOB_QUEUES, TaskMessage
+from cbr_common.db import models
+from cbr_common.db.engine import session_scope
+from cbr_common.messaging.publisher import publish
+from cbr_common.statemachine import transition
+
+FIRST_PUBLISH_GRACE = 2.0  # seconds the API gets to publish before the outbox does it
+MAX_BACKOFF_STEPS = 4
+
+
+def create(session: Session, *, project_id: str, job_type: str,
+           params: dict[str, Any] | None = None,
+           entities: dict[str, Any] | None = None) -> models.Operation:
+    """Add a new operation, waiting for a worker, to the caller's transaction."""
+    operation = models.Operation(
+        id=ids.new_hex_id(), project_id=project_id, job_type=job_type,
+        queue=JOB_QUEUES[job_type], params=params or {}, entities=entities or {},
+        progress=0, created_at=clock.now(), dispatched_at=clock.real_time(),
+        dispatch_count=0, attempts=0)
+    transition(session, operation, 'INIT', entity_type='operation', operation_id=operation.id)
+    session.add(operation)
+    return operation
+
+
+def dispatch(operation_ids: Iterable[str]) -> int:
+    """Publish committed operations that still wait for a worker; returns how many went out."""
+    sent = 0
+    for operation_id in operation_ids:
+        with session_scope() as session:
+            operation = session.get(models.Operation, operation_id)
+            if operation is None or operation.status != 'INIT':
+                continue
+            message = TaskMessage(operation_id=operation.id, job_type=operation.job_type,
+                                  project_id=operation.project_id,
+                                  dispatch=operation.dispatch_count + 1)
+        if not publish(message):
+            continue
+        with session_scope() as session:
+            session.execute(update(models.Operation)
+                            .where(models.Operation.id == operation_id,
+                                   models.Operation.status == 'INIT')
+                            .values(dispatched_at=clock.real_time(),
+                                    dispatch_count=models.Operation.dispatch_count + 1))
+        sent += 1
+    return sent
+
+
+def redispatch_delay(dispatch_count: int) -> float:
+    """Seconds an operation may wait after its last publish before it is sent again."""
+    if dispatch_count == 0:
+        return FIRST_PUBLISH_GRACE
+    step = min(dispatch_count - 1, MAX_BACKOFF_STEPS)
+    return float(CONF.scheduler.redispatch_after * (2 ** step))
+
+
+def due_for_redispatch(limit: int = 500) -> list[str]:
+    """Ids of waiting operations whose last publish is older than their back-off."""
+    real = clock.real_time()
+    oldest_due = real - FIRST_PUBLISH_GRACE
+    with session_scope() as session:
+        rows = session.execute(
+            select(models.Operation.id, models.Operation.dispatched_at,
+                   models.Operation.dispatch_count)
+            .where(models.Operation.status == 'INIT',
+                   models.Operation.dispatched_at < oldest_due)
+            .order_by(models.Operation.dispatched_at).limit(limit)).all()
+    return [row.id for row in rows
+            if (row.dispatched_at or 0) + redispatch_delay(row.dispatch_count) <= real]
+
+
+def redispatch_due() -> int:
+    """One outbox pass of the scheduler."""
+    return dispatch(due_for_redispatch())

@@ -1,0 +1,58 @@
+"""The catalogue of job handlers: what a worker runs for each job type.
+
+A handler module registers ``run(ctx)`` and ``on_failure(session, operation, reason)`` for
+its job types with :func:`job`.  ``on_failure`` puts the resources the job touched into a
+final state (usually ``error`` with the reason) in the same transaction that fails the job.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from cbr_common.contracts.tasks import JOB_QUEUES
+from cbr_common.db import models
+
+if TYPE_CHECKING:
+    from cbr_common.operations.runner import JobContext
+
+RunFn = Callable[['JobContext'], None]
+FailFn = Callable[[Session, models.Operation, str], None]
+
+HANDLER_MODULES = ('cbr_common.inventory.jobs',)
+
+
+@dataclass(frozen=True)
+class Handler:
+    """How to run one job type, and how to clean up when it fails for good."""
+
+    job_type: str
+    run: RunFn
+    on_failure: FailFn
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def job(job_type: str, *, on_failure: FailFn) -> Callable[[RunFn], RunFn]:
+    """Register the decorated function as the runner of ``job_type``."""
+    if job_type not in JOB_QUEUES:
+        raise KeyError('job type %s is not in the task contract' % job_type)
+
+    def register(run: RunFn) -> RunFn:
+        _HANDLERS[job_type] = Handler(job_type, run, on_failure)
+        return run
+    return register
+
+
+def handler_for(job_type: str) -> Handler:
+    load_handlers()
+    return _HANDLERS[job_type]
+
+
+def load_handlers() -> None:
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,158 @@
+"""Runs one operation on a worker: claim, heartbeat, handler, and the final transaction.
+
+The runner is idempotent by operation id: a second message for an operation that is
+running, finished or failed claims nothing and does nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cbr_common import clock
+from cbr_common.config import CONF
+from cbr_common.contracts.tasks import TaskMessage
+from cbr_common.db import models
+from cbr_common.db.engine import session_scope
+from cbr_common.errors import DomainError, JobFailed
+from cbr_common.operations import lease, registry
+from cbr_common.statemachine import transition
+
+LOG = logging.getLogger(__name__)
+
+
+class JobContext:
+    """What a handler sees of its operation while it runs."""
+
+    def __init__(self, operation: models.Operation, worker_id: str) -> None:
+        self.operation_id = operation.id
+        self.project_id = operation.project_id
+        self.job_type = operation.job_type
+        self.params: dict[str, Any] = dict(operation.params or {})
+        self.entities: dict[str, Any] = dict(operation.entities or {})
+        self.worker_id = worker_id
+        self.lost = threading.Event()
+        self.finished = False
+
+    def check(self) -> None:
+        """Stop work at a safe point if the lease was lost."""
+        if self.lost.is_set():
+            raise lease.LeaseLost('lease of %s lost' % self.operation_id)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A transaction that commits only while this worker still holds the operation."""
+        with session_scope() as session:
+            lease.held(session, self.operation_id, self.worker_id)
+            yield session
+
+    @contextlib.contextmanager
+    def finishing(self, **entities: Any) -> Iterator[Session]:
+        """The job's last transaction: its domain changes and SUCCESS commit together."""
+        with self.transaction() as session:
+            yield session
+            operation = lease.held(session, self.operation_id, self.worker_id)
+            operation.entities = {**(operation.entities or {}), **entities}
+            _finish(session, operation, 'SUCCESS')
+        self.finished = True
+
+    def set_progress(self, percent: int) -> None:
+        with self.transaction() as session:
+            session.get(models.Operation, self.operation_id).progress = max(0, min(100, percent))
+
+
+def _finish(session: Session, operation: models.Operation, status: str, *,
+            reason: str | None = None, code: str | None = None) -> None:
+    transition(session, operation, status, entity_type='operation',
+               operation_id=operation.id, reason=reason)
+    operation.end_time = clock.now()
+    operation.lease_owner = None
+    operation.lease_expires_at = None
+    if status == 'SUCCESS':
+        operation.progress = 100
+    else:
+        operation.fail_reason = reason
+        operation.error_code = code
+
+
+def fail_operation(session: Session, operation: models.Operation, reason: str,
+                   code: str = 'SIM.0001') -> None:
+    """Fail ``operation`` and let its handler put what it touched into a final state."""
+    _finish(session, operation, 'FAIL', reason=reason, code=code)
+    registry.handler_for(operation.job_type).on_failure(session, operation, reason)
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease every third of its length until stopped."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        super().__init__(name='lease-%s' % ctx.operation_id, daemon=True)
+        self.ctx = ctx
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(CONF.worker.lease_seconds / 3.0, 0.5)
+        while not self.stopped.wait(interval):
+            try:
+                with session_scope() as session:
+                    still_held = lease.renew(session, self.ctx.operation_id, self.ctx.worker_id)
+            except Exception:  # a database hiccup: try again at the next beat
+                LOG.exception('lease renewal of %s failed', self.ctx.operation_id)
+                continue
+            if not still_held:
+                self.ctx.lost.set()
+                return
+
+
+def execute(message: TaskMessage, worker_id: str) -> str:
+    """Run the operation ``message`` names; returns what happened, for logs and tests."""
+    handler = registry.handler_for(message.job_type)
+    with session_scope() as session:
+        operation = lease.claim(session, message.operation_id, worker_id)
+        if operation is None:
+            return 'not-claimed'
+        ctx = JobContext(operation, worker_id)
+    beat = _Heartbeat(ctx)
+    beat.start()
+    try:
+        handler.run(ctx)
+        if not ctx.finished:
+            with ctx.finishing():
+                pass
+        return 'success'
+    except lease.LeaseLost as exc:
+        if _already_succeeded(ctx.operation_id):
+            return 'success'
+        LOG.warning('%s', exc)
+        return 'lease-lost'
+    except Exception as exc:  # any other failure fails the job with its reason
+        code, reason = _failure_of(exc)
+        if not isinstance(exc, (JobFailed, DomainError)):
+            LOG.exception('operation %s crashed', ctx.operation_id)
+        try:
+            with ctx.transaction() as session:
+                fail_operation(session, session.get(models.Operation, ctx.operation_id),
+                               reason, code)
+        except lease.LeaseLost:
+            return 'lease-lost'
+        return 'failed'
+    finally:
+        beat.stopped.set()
+
+
+def _failure_of(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, JobFailed):
+        return exc.code, exc.reason
+    if isinstance(exc, DomainError):
+        return 'SIM.%d' % exc.status, exc.message
+    return 'SIM.0500', 'internal error: %r' % exc
+
+
+def _already_succeeded(operation_id: str) -> bool:
+    with session_scope() as session:
+        operation = session.get(models.Operation, operation_id)
+        return operation is not None and operation.status == 'SUCCESS'

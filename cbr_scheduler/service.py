@@ -1,0 +1,49 @@
+"""The scheduler loop: heartbeat, leader lease, then (as leader) outbox and reaper passes."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from cbr_common import services
+from cbr_common.config import CONF
+from cbr_common.operations import outbox, reaper
+from cbr_scheduler import leader
+
+LOG = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """One scheduler process; leads while it holds the lease, waits otherwise."""
+
+    def __init__(self) -> None:
+        self.ident = services.service_id('scheduler')
+        self.stopping = threading.Event()
+        self.leading = False
+
+    def run_once(self) -> None:
+        services.beat('scheduler', {'leader': self.leading})
+        leading = leader.try_lead(self.ident, CONF.scheduler.leader_lease_seconds)
+        if leading != self.leading:
+            LOG.info('%s is %s', self.ident, 'now the leader' if leading else 'a standby')
+            self.leading = leading
+        if leading:
+            requeued = reaper.reap_expired()
+            sent = outbox.redispatch_due()
+            if sent or any(requeued.values()):
+                LOG.info('outbox sent %d; reaper %s', sent, requeued)
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        LOG.info('scheduler %s started', self.ident)
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep the loop alive through database or broker hiccups
+                LOG.exception('scheduler pass failed')
+            self.stopping.wait(CONF.scheduler.loop_interval)
+        if self.leading:
+            leader.resign(self.ident)
+        services.forget('scheduler')
+        LOG.info('scheduler %s stopped', self.ident)

@@ -1,0 +1,1 @@
+"""cbr-worker: Celery workers that run operations on the domain core."""

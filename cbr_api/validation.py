@@ -50,7 +50,8 @@ def query_int(name: str, default: int | None = None, *, minimum: int = 0,
         value = int(raw)
     except ValueError as exc:
         raise InvalidInput('%s must be an integer' % name, field=name) from exc
-    if value < minimum or (maximum is not None and value > maximum):
-        raise InvalidInput('%s must be between %s and %s' % (name, minimum, maximum),
-                           field=name)
+    if value < minimum:
+        raise InvalidInput('%s must be at least %d' % (name, minimum), field=name)
+    if maximum is not None and value > maximum:
+        raise InvalidInput('%s must be at most %d' % (name, maximum), field=name)
     return value

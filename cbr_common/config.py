@@ -19,6 +19,7 @@ default_opts = [
                help='Folder for every piece of state the services keep on disk: the SQLite '
                     'database (by default), disk images and service files.'),
     cfg.StrOpt('pybasedir', default=str(Path(__file__).resolve().parent.parent),
+               sample_default='<the project folder>',
                help='Top folder of the installed project; used to build default paths.'),
     cfg.StrOpt('region', default='sim-region-1',
                help='Region name reported in the service catalog and in resources.'),

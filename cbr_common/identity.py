@@ -6,7 +6,6 @@ digest, with issue and expiry instants in real (wall-clock) epoch seconds.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import re
@@ -79,17 +78,6 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode('utf-8')).hexdigest()
 
 
-def _domain_now(session: Session) -> dt.datetime:
-    """Domain time read through ``session``, so a write transaction in it never waits on
-    the clock's own session (SQLite allows one writer)."""
-    row = session.get(models.SimClock, 1)
-    if row is None:
-        return clock.real_now()
-    state = clock.ClockState(anchor_real=row.anchor_real, anchor_sim=row.anchor_sim,
-                             speed=row.speed, version=row.version)
-    return dt.datetime.fromtimestamp(state.sim_seconds(clock.real_time()), clock.UTC)
-
-
 def _require_name(value: str, field: str) -> str:
     if not value or len(value) > 64:
         raise InvalidInput('%s must be 1 to 64 characters' % field, field=field)
@@ -103,7 +91,7 @@ def create_project(session: Session, name: str, project_id: str | None = None) -
         raise InvalidInput('project id must be 32 lowercase hex characters', field='project_id')
     project = models.Project(id=project_id or new_hex_id(), name=_require_name(name, 'name'),
                              domain_name=CONF.identity.domain_name,
-                             created_at=_domain_now(session))
+                             created_at=clock.now())
     session.add(project)
     return project
 

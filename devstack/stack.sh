@@ -50,7 +50,10 @@ start_cbr_services
 wait_healthy "$HEALTH_TIMEOUT"
 seed
 
-rel() { [[ $1 == "$REPO_ROOT"/* ]] && echo "${1#"$REPO_ROOT"/}" || echo "$1"; }
+# rel PATH: PATH relative to the repository when it is inside it.
+rel() {
+    if [[ $1 == "$REPO_ROOT"/* ]]; then echo "${1#"$REPO_ROOT"/}"; else echo "$1"; fi
+}
 cat <<SUMMARY
 
 cbr-sim is up ($((SECONDS))s): api, scheduler and $CBR_WORKERS worker(s).

@@ -13,7 +13,7 @@ source "$DEVSTACK_DIR/lib/redis.sh"
 
 CBR_LOG_TAG=unstack
 
-load_settings
+load_settings --no-check
 if [[ ! -d $STACK_DIR ]]; then
     log "nothing to stop ($STACK_DIR does not exist)"
     exit 0

@@ -141,11 +141,10 @@ def _load_user(spec: PasswordUser) -> models.User | None:
             domain_name = (spec.domain.name if spec.domain and spec.domain.name
                            else CONF.identity.domain_name)
             user = identity.find_user(session, spec.name or '', domain_name)
-        if user is None or (spec.name is not None and spec.name != user.name):
+        if user is None or not _matches(spec, user.id, user.name):
             return None
-        domain_name = user.project.domain_name
-        return user if _matches(spec.domain, identity.domain_id(domain_name), domain_name) \
-            else None
+        domain = user.project.domain_name
+        return user if _matches(spec.domain, identity.domain_id(domain), domain) else None
 
 
 def _check_scope(scope: Scope | None, project: models.Project) -> None:
@@ -167,7 +166,8 @@ def _token_body(user: models.User, token: models.Token) -> dict[str, Any]:
         'expires_at': _iso(token.expires_at), 'issued_at': _iso(token.issued_at),
         'user': {'id': user.id, 'name': user.name, 'domain': domain},
         'project': {'id': project.id, 'name': project.name, 'domain': domain},
-        'roles': [{'id': identity.stable_id('role', role), 'name': role} for role in user.roles],
+        'roles': [{'id': identity.stable_id('role', role), 'name': role}
+                  for role in user.roles or ()],
         'catalog': catalog(base_url(), project.id)}}
 
 

@@ -71,7 +71,7 @@ class Checksum(TypedDict):
 
 
 class _Device:
-    """An open device: its image and tracking file descriptors, under the device lock."""
+    """An open device under its lock: image and tracking descriptors, size, generation."""
 
     def __init__(self, device_id: str, img_fd: int, cbt_fd: int, block_size: int) -> None:
         self.device_id = device_id
@@ -80,10 +80,13 @@ class _Device:
         self.block_size = block_size
         self.size = os.fstat(img_fd).st_size
         self.n_blocks = math.ceil(self.size / block_size)
+        self.generation = self._read_header()
 
-    def generation(self) -> int:
-        """The generation of the latest write (0 before the first one)."""
-        magic, block_size, generation = _HEADER.unpack(os.pread(self.cbt_fd, _HEADER.size, 0))
+    def _read_header(self) -> int:
+        """The stored generation, after checking the header matches this store."""
+        raw = os.pread(self.cbt_fd, _HEADER.size, 0)
+        magic, block_size, generation = (_HEADER.unpack(raw) if len(raw) == _HEADER.size
+                                         else (b'', 0, 0))
         if magic != _MAGIC or block_size != self.block_size:
             raise WrongState('device %s was tracked with block size %d, not %d (or its '
                              'tracking file is damaged)' % (self.device_id, block_size,
@@ -92,9 +95,9 @@ class _Device:
 
     def next_generation(self) -> int:
         """Start a new write: bump and store the generation counter."""
-        generation = self.generation() + 1
-        os.pwrite(self.cbt_fd, _HEADER.pack(_MAGIC, self.block_size, generation), 0)
-        return generation
+        self.generation += 1
+        os.pwrite(self.cbt_fd, _HEADER.pack(_MAGIC, self.block_size, self.generation), 0)
+        return self.generation
 
     def stamp(self, blocks: Iterable[int], generation: int) -> None:
         """Record that ``blocks`` (ascending) were written in ``generation``."""
@@ -233,7 +236,7 @@ class VolumeStore:
     def current_generation(self, device_id: str) -> int:
         """The generation of the device's latest write or fill (0 before any)."""
         with self._open(device_id, fcntl.LOCK_SH) as device:
-            return device.generation()
+            return device.generation
 
     def changed_blocks(self, device_id: str, since_generation: int) -> list[int]:
         """Blocks written after ``since_generation``, ascending; reads no data."""
@@ -277,7 +280,7 @@ class VolumeStore:
                 yield False
                 return
             try:
-                pass
+                fcntl.flock(fd, mode)
                 if _is_current(fd, path):
                     yield True
                     return

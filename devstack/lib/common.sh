@@ -27,11 +27,13 @@ die() {
 
 # --- settings ------------------------------------------------------------------------
 
-# Read devstack/local.conf (shell KEY=VALUE), let the environment override it, fill in
-# defaults and derive the paths everything else uses.
-# shellcheck disable=SC2034  # the paths are used by the scripts that source this file
+# load_settings [--no-check]: read devstack/local.conf (shell KEY=VALUE), let the
+# environment override it, fill in defaults, check them (unless --no-check, for
+# unstack.sh, which only needs the paths) and derive the paths everything else uses.
+# shellcheck disable=SC2034,SC2120  # paths used by the sourcing scripts; the flag is optional
 load_settings() {
-    local name
+    local name check=1
+    [[ ${1:-} != --no-check ]] || check=0
     local -A from_env=()
     for name in "${CBR_SETTINGS[@]}"; do
         if [[ -n ${!name+set} ]]; then
@@ -58,12 +60,14 @@ load_settings() {
     : "${CBR_STATE_DIR:=.stack}"
     : "${CBR_PYTHON:=python3}"
 
-    _require_int CBR_API_PORT 1
-    _require_int CBR_WORKERS 1
-    [[ -z $CBR_API_WORKERS ]] || _require_int CBR_API_WORKERS 1
-    [[ -z $CBR_API_THREADS ]] || _require_int CBR_API_THREADS 1
-    [[ -z $CBR_WORKER_CONCURRENCY ]] || _require_int CBR_WORKER_CONCURRENCY 1
-    ((CBR_API_PORT <= 65535)) || die "CBR_API_PORT must be a port number, got '$CBR_API_PORT'"
+    if ((check)); then
+        _require_int CBR_API_PORT 1
+        _require_int CBR_WORKERS 1
+        [[ -z $CBR_API_WORKERS ]] || _require_int CBR_API_WORKERS 1
+        [[ -z $CBR_API_THREADS ]] || _require_int CBR_API_THREADS 1
+        [[ -z $CBR_WORKER_CONCURRENCY ]] || _require_int CBR_WORKER_CONCURRENCY 1
+        ((10#$CBR_API_PORT <= 65535)) || die "CBR_API_PORT must be a port number, got '$CBR_API_PORT'"
+    fi
 
     if [[ $CBR_STATE_DIR = /* ]]; then
         STACK_DIR=$CBR_STATE_DIR
@@ -142,7 +146,7 @@ pidfile_target() {
     local file=$1 pid info state pgrp start mtime
     [[ -f $file ]] || return 0
     read -r pid <"$file" 2>/dev/null || pid=
-    [[ $pid =~ ^[0-9]+$ ]] && ((pid > 1)) || return 0
+    if [[ ! $pid =~ ^[0-9]+$ ]] || ((pid <= 1)); then return 0; fi
     if info=$(_proc_info "$pid"); then
         read -r state pgrp start <<<"$info"
         mtime=$(stat -c %Y "$file")
@@ -152,7 +156,7 @@ pidfile_target() {
         fi
         if [[ $state == [ZX] ]]; then
             # The leader is gone; members of its group may still run.
-            group_alive "$pid" && echo "-$pid"
+            if group_alive "$pid"; then echo "-$pid"; fi
         elif ((pgrp == pid)); then
             echo "-$pid"
         else
@@ -163,6 +167,7 @@ pidfile_target() {
         # group id is never handed out again while that group has members.
         echo "-$pid"
     fi
+    return 0
 }
 
 _target_alive() {
@@ -191,7 +196,7 @@ stop_pidfiles() {
     while ((${#targets[@]})); do
         left=()
         for i in "${!targets[@]}"; do
-            _target_alive "${targets[$i]}" && left+=("$i")
+            if _target_alive "${targets[$i]}"; then left+=("$i"); fi
         done
         ((${#left[@]})) || break
         if ((SECONDS >= deadline)); then
@@ -216,7 +221,7 @@ start_service() {
     local name=$1 logfile=$2 pid
     shift 2
     mkdir -p "$PID_DIR" "$(dirname "$logfile")"
-    [[ -f $logfile ]] && mv -f "$logfile" "$logfile.1"
+    if [[ -f $logfile ]]; then mv -f "$logfile" "$logfile.1"; fi
     if command -v setsid >/dev/null; then
         # Without job control a background job is not a group leader, so setsid
         # execs in place and $! is the service's own pid (and its process group).

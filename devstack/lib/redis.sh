@@ -26,10 +26,10 @@ redis_parse_url() {
         REDIS_HOST=${rest%%]*}
         REDIS_HOST=${REDIS_HOST#[}
         rest=${rest#*]}
-        [[ $rest == :?* ]] && REDIS_PORT=${rest#:}
+        if [[ $rest == :?* ]]; then REDIS_PORT=${rest#:}; fi
     else
         REDIS_HOST=${rest%%:*}
-        [[ $rest == *:?* ]] && REDIS_PORT=${rest#*:}
+        if [[ $rest == *:?* ]]; then REDIS_PORT=${rest#*:}; fi
     fi
     : "${REDIS_HOST:=127.0.0.1}"
     [[ $REDIS_PORT =~ ^[0-9]+$ ]] || die "cannot read a port from CBR_REDIS_URL '$1'"
@@ -111,7 +111,7 @@ ensure_redis() {
     fi
     stop_own_redis # a Redis recorded earlier that no longer answers
     bind=127.0.0.1
-    [[ $REDIS_HOST == ::1 ]] && bind=::1
+    if [[ $REDIS_HOST == ::1 ]]; then bind=::1; fi
     mkdir -p "$LOG_DIR"
     rm -f -- "$REDIS_PIDFILE"
     log "starting redis-server on $bind:$REDIS_PORT (no persistence), log $LOG_DIR/redis.log"

@@ -66,8 +66,11 @@ def test_bad_device_ids_and_sizes_are_refused(store):
 
 def test_a_store_with_another_block_size_refuses_the_device(store):
     store.create('vol-1', MIB)
+    other = VolumeStore(store.root, BLOCK * 2)
     with pytest.raises(WrongState):
-        VolumeStore(store.root, BLOCK * 2).write('vol-1', 0, b'x')
+        other.write('vol-1', 0, b'x')
+    with pytest.raises(WrongState):
+        other.changed_blocks('vol-1', 0)
 
 
 # -- reads and writes ----------------------------------------------------------------------
@@ -194,7 +197,7 @@ def _write_blocks(root: str, parity: int, count: int, barrier) -> None:
 
 
 def test_concurrent_writers_in_two_processes_all_land(store):
-    count = 150
+    count = 500
     store.create('shared', 2 * count * BLOCK)
     context = multiprocessing.get_context('fork')
     barrier = context.Barrier(2)
@@ -231,7 +234,7 @@ def _touched(writes: list[tuple[int, bytes]]) -> set[int]:
             for block in range(offset // SMALL_BLOCK, (offset + len(data) - 1) // SMALL_BLOCK + 1)}
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=st.lists(_writes(), max_size=8), after=st.lists(_writes(), max_size=8))
 def test_random_writes_match_a_bytearray_model(tmp_path, before, after):

@@ -9,9 +9,6 @@ from urllib.parse import quote, unquote
 
 import pytest
 from flask import Flask, g, jsonify
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.sdk_request import SdkRequest
-from huaweicloudsdkcore.signer.signer import Signer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
@@ -34,7 +31,15 @@ CALLER = Caller(user_id='u' * 32, user_name='demo', project_id=PID, project_name
 def sdk_sign(method: str, resource_path: str, query: list[tuple[str, object]] | None = None,
              body: str | bytes | None = None, content_type: str | None = 'application/json',
              secret: str = SK) -> IncomingRequest:
-    """Sign with the SDK's Signer and return the request as the server receives it."""
+    """Sign with the SDK's Signer and return the request as the server receives it.
+
+    The SDK is imported here, not at collection, because importing it writes to $HOME and
+    the shared conftest points $HOME at a scratch folder only once tests run.
+    """
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkcore.sdk_request import SdkRequest
+    from huaweicloudsdkcore.signer.signer import Signer
+
     headers = {'User-Agent': 'huaweicloud-usdk-python/3.0', 'X-Project-Id': PID,
                'X-Sdk-Date': SDK_DATE}
     if content_type is not None:

@@ -1,0 +1,1 @@
+"""Helpers shared by the functional and contract tests: real processes and signed clients."""

@@ -20,7 +20,7 @@ from cbr_common import clock
 from cbr_common.auth import Caller, IncomingRequest, signer
 from cbr_common.config import CONF
 from cbr_common.db import models
-from cbr_common.db.engine import session_scope
+from cbr_common.db.engine import read_scope
 from cbr_common.errors import AuthenticationFailed
 from cbr_common.identity import token_digest
 
@@ -112,7 +112,7 @@ def load_credential(access_key: str) -> CredentialRecord | None:
     query = (select(models.Credential)
              .options(joinedload(models.Credential.user).joinedload(models.User.project))
              .where(models.Credential.access_key == access_key))
-    with session_scope() as session:
+    with read_scope() as session:
         row = session.execute(query).scalar_one_or_none()
         return None if row is None else CredentialRecord(row.secret_key, _caller(row.user, 'aksk'))
 
@@ -122,7 +122,7 @@ def load_token(digest: str) -> TokenRecord | None:
     query = (select(models.Token)
              .options(joinedload(models.Token.user).joinedload(models.User.project))
              .where(models.Token.digest == digest))
-    with session_scope() as session:
+    with read_scope() as session:
         row = session.execute(query).scalar_one_or_none()
         return None if row is None else TokenRecord(row.expires_at, _caller(row.user, 'token'))
 

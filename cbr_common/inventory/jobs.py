@@ -84,14 +84,20 @@ def _fail_volume_delete(session: Session, operation: models.Operation, reason: s
                    operation_id=operation.id, reason=reason)
 
 
+def _delete_device_owner(ctx: JobContext, model: type, entity_type: str, id_param: str,
+                         point: str) -> None:
+    """Delete a disk's or file system's row, then its bytes."""
+    faults.hit(point)
+    with ctx.finishing() as session:
+        row = session.get(model, ctx.params[id_param])
+        if row is not None:
+            _delete_row(session, row, entity_type, ctx.operation_id)
+    _remove_devices([ctx.params[id_param]])
+
+
 @job('deleteVolume', on_failure=_fail_volume_delete)
 def delete_volume(ctx: JobContext) -> None:
-    faults.hit('evs.delete_volume')
-    with ctx.finishing() as session:
-        volume = session.get(models.Volume, ctx.params['volume_id'])
-        if volume is not None:
-            _delete_row(session, volume, 'volume', ctx.operation_id)
-    _remove_devices([ctx.params['volume_id']])
+    _delete_device_owner(ctx, models.Volume, 'volume', 'volume_id', 'evs.delete_volume')
 
 
 # -- servers ---------------------------------------------------------------------------------
@@ -229,9 +235,4 @@ def create_share(ctx: JobContext) -> None:
 
 @job('deleteShare', on_failure=_fail_share)
 def delete_share(ctx: JobContext) -> None:
-    faults.hit('sfs.delete_share')
-    with ctx.finishing() as session:
-        share = session.get(models.Share, ctx.params['share_id'])
-        if share is not None:
-            _delete_row(session, share, 'share', ctx.operation_id)
-    _remove_devices([ctx.params['share_id']])
+    _delete_device_owner(ctx, models.Share, 'share', 'share_id', 'sfs.delete_share')

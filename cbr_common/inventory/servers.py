@@ -11,9 +11,11 @@ from cbr_common.config import CONF
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, NotFound, WrongState
 from cbr_common.inventory import volumes
+from cbr_common.inventory.lookup import owned
 from cbr_common.operations import outbox
 from cbr_common.statemachine import transition
 
+_WITH_DISKS = selectinload(models.Server.attachments).selectinload(models.VolumeAttachment.volume)
 DEVICE_PREFIX = '/dev/vd'
 ROOT_DEVICE = '/dev/vda'
 MAX_DEVICES = 24
@@ -76,17 +78,9 @@ def create(session: Session, project_id: str, spec: ServerSpec,
 
 
 def get(session: Session, project_id: str, server_id: str, *, lock: bool = False) -> models.Server:
-    """The project's server, or :class:`NotFound`."""
-    query = (select(models.Server)
-             .where(models.Server.id == server_id, models.Server.project_id == project_id)
-             .options(selectinload(models.Server.attachments)
-                      .selectinload(models.VolumeAttachment.volume)))
-    if lock:
-        query = query.with_for_update()
-    server = session.execute(query).scalar_one_or_none()
-    if server is None:
-        raise NotFound('server %s does not exist' % server_id, field='server_id')
-    return server
+    """The project's server with its disks, or :class:`NotFound`."""
+    return owned(session, models.Server, project_id, server_id, what='server',
+                 field='server_id', lock=lock, options=(_WITH_DISKS,))
 
 
 def _require_idle(server: models.Server) -> None:
@@ -192,8 +186,7 @@ def listing(session: Session, project_id: str, *, name: str | None = None,
             server_ids: tuple[str, ...] = ()) -> list[models.Server]:
     """The project's servers matching the filters (name is a substring match)."""
     query = (select(models.Server).where(models.Server.project_id == project_id)
-             .options(selectinload(models.Server.attachments)
-                      .selectinload(models.VolumeAttachment.volume))
+             .options(_WITH_DISKS)
              .order_by(models.Server.created_at.desc(), models.Server.id))
     if name:
         query = query.where(models.Server.name.contains(name, autoescape=True))

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from cbr_common import clock, ids
 from cbr_common.config import CONF
 from cbr_common.db import models
-from cbr_common.errors import NotFound, WrongState
+from cbr_common.errors import WrongState
+from cbr_common.inventory.lookup import owned
 from cbr_common.operations import outbox
 from cbr_common.statemachine import transition
 
@@ -62,14 +63,9 @@ def create(session: Session, project_id: str,
 
 
 def get(session: Session, project_id: str, share_id: str, *, lock: bool = False) -> models.Share:
-    query = select(models.Share).where(models.Share.id == share_id,
-                                       models.Share.project_id == project_id)
-    if lock:
-        query = query.with_for_update()
-    share = session.execute(query).scalar_one_or_none()
-    if share is None:
-        raise NotFound('file system %s does not exist' % share_id, field='share_id')
-    return share
+    """The project's file system, or :class:`NotFound`."""
+    return owned(session, models.Share, project_id, share_id, what='file system',
+                 field='share_id', lock=lock)
 
 
 def request_delete(session: Session, project_id: str, share_id: str) -> models.Operation:

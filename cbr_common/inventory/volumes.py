@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 from cbr_common import clock, ids
 from cbr_common.config import CONF
 from cbr_common.db import models
-from cbr_common.errors import InvalidInput, NotFound, WrongState
+from cbr_common.errors import InvalidInput, WrongState
+from cbr_common.inventory.lookup import owned
 from cbr_common.operations import outbox
 from cbr_common.statemachine import transition
 
@@ -64,14 +65,8 @@ def create(session: Session, project_id: str, spec: VolumeSpec,
 
 def get(session: Session, project_id: str, volume_id: str, *, lock: bool = False) -> models.Volume:
     """The project's disk, or :class:`NotFound` (also for another project's disk)."""
-    query = select(models.Volume).where(models.Volume.id == volume_id,
-                                        models.Volume.project_id == project_id)
-    if lock:
-        query = query.with_for_update()
-    volume = session.execute(query).scalar_one_or_none()
-    if volume is None:
-        raise NotFound('volume %s does not exist' % volume_id, field='volume_id')
-    return volume
+    return owned(session, models.Volume, project_id, volume_id, what='volume',
+                 field='volume_id', lock=lock)
 
 
 def request_delete(session: Session, project_id: str, volume_id: str) -> models.Operation:

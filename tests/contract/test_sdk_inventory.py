@@ -114,3 +114,38 @@ def test_another_projects_credentials_cannot_see_demo_resources(stack):
         assert error.value.status_code == 404
     alt_ids = {v.id for v in alt_evs.list_volumes(ListVolumesRequest()).volumes}
     assert demo_disk not in alt_ids and alt_ids
+
+
+def test_ecs_creates_and_deletes_a_server_through_the_sdk(stack):
+    from huaweicloudsdkecs.v2 import (CreatePostPaidServersRequest,
+                                      CreatePostPaidServersRequestBody, DeleteServersRequest,
+                                      DeleteServersRequestBody, PostPaidServer,
+                                      PostPaidServerDataVolume, PostPaidServerNic,
+                                      PostPaidServerRootVolume)
+
+    evs, ecs, _ = clients(stack)
+    alt_evs, alt_ecs, _ = clients(stack, 'alt_demo')
+    created = ecs.create_post_paid_servers(CreatePostPaidServersRequest(
+        body=CreatePostPaidServersRequestBody(server=PostPaidServer(
+            name='sdk-server', image_ref='img-1', flavor_ref='s6.small.1', vpcid='vpc-1',
+            nics=[PostPaidServerNic(subnet_id='subnet-1')],
+            root_volume=PostPaidServerRootVolume(volumetype='SSD', size=40),
+            data_volumes=[PostPaidServerDataVolume(volumetype='SAS', size=20)]))))
+    [server_id] = created.server_ids
+    job = finished(lambda: ecs.show_job(EcsShowJob(job_id=created.job_id)))
+    assert job.status == 'SUCCESS' and job.job_type == 'createServer'
+    server = ecs.show_server(ShowServerRequest(server_id=server_id)).server
+    assert server.status == 'ACTIVE' and len(server.os_extended_volumesvolumes_attached) == 2
+    disks = [v.id for v in server.os_extended_volumesvolumes_attached]
+    assert {evs.show_volume(ShowVolumeRequest(volume_id=d)).volume.status for d in disks} == {'in-use'}
+    with pytest.raises(ClientRequestException) as error:
+        alt_ecs.show_server(ShowServerRequest(server_id=server_id))
+    assert error.value.status_code == 404
+
+    deleted = ecs.delete_servers(DeleteServersRequest(body=DeleteServersRequestBody(
+        servers=[ServerId(id=server_id)], delete_volume=True)))
+    assert finished(lambda: ecs.show_job(EcsShowJob(job_id=deleted.job_id))).status == 'SUCCESS'
+    for disk in disks:
+        with pytest.raises(ClientRequestException) as error:
+            evs.show_volume(ShowVolumeRequest(volume_id=disk))
+        assert error.value.status_code == 404

@@ -45,6 +45,9 @@ messaging_opts = [
     cfg.IntOpt('visibility_timeout', default=7200, min=60,
                help='Seconds before the Redis broker re-delivers an unacknowledged message; '
                     'longer than the longest job. Lost workers are found sooner by leases.'),
+    cfg.StrOpt('queue_prefix', default='',
+               help='Prefix of every queue name, so several installations (or test runs) '
+                    'can share one broker without taking each other\'s messages.'),
     cfg.FloatOpt('publish_timeout', default=2.0, min=0.1,
                  help='Seconds a publish may take before it is left to the scheduler\'s '
                       'outbox re-dispatch.'),

@@ -10,7 +10,7 @@ from cbr_common.config import CONF
 def main(argv: list[str] | None = None) -> None:
     config.load(sys.argv[1:] if argv is None else argv)
     logs.setup('worker')
-    from cbr_common.messaging.celery_app import get_app
+    from cbr_common.messaging.celery_app import get_app, queue_name
     from cbr_common.operations.registry import load_handlers
     from cbr_worker.tasks import register
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app.worker_main(['worker', '--pool', 'threads',
                          '--concurrency', str(CONF.worker.concurrency),
-                         '--queues', ','.join(CONF.worker.queues),
+                         '--queues', ','.join(queue_name(q) for q in CONF.worker.queues),
                          '--hostname', services.service_id('worker').replace(':', '@', 1),
                          '--without-gossip', '--without-mingle', '--without-heartbeat',
                          '--loglevel', 'INFO'])

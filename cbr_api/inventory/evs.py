@@ -101,8 +101,8 @@ def _choice_arg(name: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
-@blueprint.get('/v2/<project_id>/cloudvolumes/detail')
-def list_volumes(project_id: str):
+def _volume_page(project_id: str) -> tuple[list, int, int, int]:
+    """The page of disks the list query asks for: (page, count, limit, offset)."""
     ids = tuple(request.args.getlist('id'))
     flt = volumes.VolumeFilter(name=request.args.get('name'), status=request.args.get('status'),
                                availability_zone=request.args.get('availability_zone'),
@@ -116,9 +116,22 @@ def list_volumes(project_id: str):
             sort_key=_choice_arg('sort_key', tuple(volumes.SORT_KEYS), 'created_at'),
             sort_dir=_choice_arg('sort_dir', ('asc', 'desc'), 'desc'),
             limit=limit or 1000, offset=offset or 0, marker=request.args.get('marker'))
-        base = _base_url()
-        body = {'volumes': [views.volume(v, base) for v in page], 'count': count}
-    if page and (offset or 0) + len(page) < count:
+    return page, count, limit or 1000, offset or 0
+
+
+@blueprint.get('/v2/<project_id>/cloudvolumes')
+def list_volume_summaries(project_id: str):
+    page, count, _, _ = _volume_page(project_id)
+    base = _base_url()
+    return jsonify({'volumes': [views.volume_summary(v, base) for v in page], 'count': count})
+
+
+@blueprint.get('/v2/<project_id>/cloudvolumes/detail')
+def list_volumes(project_id: str):
+    page, count, limit, offset = _volume_page(project_id)
+    base = _base_url()
+    body = {'volumes': [views.volume(v, base) for v in page], 'count': count}
+    if page and offset + len(page) < count:
         body['volumes_links'] = [{'href': '%s/v2/%s/cloudvolumes/detail?limit=%d&marker=%s' % (
             base, project_id, limit, page[-1].id), 'rel': 'next'}]
     return jsonify(body)

@@ -21,8 +21,17 @@ def attachment(a: models.VolumeAttachment) -> dict[str, Any]:
             'volume_id': a.volume_id, 'device': a.device, 'id': a.volume_id}
 
 
-def volume(v: models.Volume, base_url: str) -> dict[str, Any]:
+def _volume_links(v: models.Volume, base_url: str) -> list[dict[str, str]]:
     href = '%s/v2/%s/volumes/%s' % (base_url, v.project_id, v.id)
+    return [{'href': href, 'rel': 'self'}, {'href': href, 'rel': 'bookmark'}]
+
+
+def volume_summary(v: models.Volume, base_url: str) -> dict[str, Any]:
+    """The brief shape of ``GET /v2/{project_id}/cloudvolumes``."""
+    return {'id': v.id, 'name': v.name, 'links': _volume_links(v, base_url)}
+
+
+def volume(v: models.Volume, base_url: str) -> dict[str, Any]:
     return {
         'id': v.id, 'name': v.name, 'description': v.description, 'status': v.status,
         'size': v.size, 'volume_type': v.volume_type, 'availability_zone': v.availability_zone,
@@ -40,7 +49,7 @@ def volume(v: models.Volume, base_url: str) -> dict[str, Any]:
         'enterprise_project_id': '0', 'consistencygroup_id': None,
         'os-vol-mig-status-attr:migstat': None, 'os-vol-mig-status-attr:name_id': None,
         'os-volume-replication:extended_status': None,
-        'links': [{'href': href, 'rel': 'self'}, {'href': href, 'rel': 'bookmark'}],
+        'links': _volume_links(v, base_url),
     }
 
 

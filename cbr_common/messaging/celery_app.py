@@ -14,6 +14,11 @@ from kombu import Queue
 from cbr_common.config import CONF
 from cbr_common.contracts.tasks import QUEUES
 
+
+def queue_name(family: str) -> str:
+    """The broker queue of a job family, with this installation's prefix."""
+    return CONF.messaging.queue_prefix + family
+
 _lock = threading.Lock()
 _app: Celery | None = None
 
@@ -30,8 +35,8 @@ def build_app() -> Celery:
         accept_content=['json'],
         result_backend=None,
         task_ignore_result=True,
-        task_queues=[Queue(name) for name in QUEUES],
-        task_default_queue=QUEUES[0],
+        task_queues=[Queue(queue_name(family)) for family in QUEUES],
+        task_default_queue=queue_name(QUEUES[0]),
         task_create_missing_queues=False,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=timeout,

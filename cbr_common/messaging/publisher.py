@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from cbr_common.contracts.tasks import TaskMessage, task_name
-from cbr_common.messaging.celery_app import get_app
+from cbr_common.messaging.celery_app import get_app, queue_name
 
 LOG = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ def publish(message: TaskMessage) -> bool:
     """
     try:
         get_app().send_task(task_name(message.queue), args=[message.to_wire()],
-                            queue=message.queue, retry=False)
+                            queue=queue_name(message.queue), retry=False)
         return True
     except Exception as exc:  # kombu raises many transport errors; all mean "not sent"
         LOG.warning('publish of operation %s failed, left to the outbox: %s',

@@ -32,11 +32,13 @@ def broker():
         redis.Redis.from_url(BROKER).ping()
     except redis.ConnectionError as exc:
         pytest.skip('no Redis at %s: %s' % (BROKER, exc))
-    redis.Redis.from_url(BROKER).flushdb()
+    prefix = 'contract-%s-' % uuid.uuid4().hex[:8]
     config.CONF.set_override('broker_url', BROKER, group='messaging')
+    config.CONF.set_override('queue_prefix', prefix, group='messaging')
     celery_app.reset_app()
-    yield
+    yield prefix
     config.CONF.clear_override('broker_url', group='messaging')
+    config.CONF.clear_override('queue_prefix', group='messaging')
     celery_app.reset_app()
 
 
@@ -45,11 +47,12 @@ def test_a_published_message_is_what_the_consumer_parses(broker):
                              project_id=uuid.uuid4().hex, dispatch=2)
     assert publisher.publish(sent)
     with kombu.Connection(BROKER) as connection:
-        queue = connection.SimpleQueue('inventory')
+        queue = connection.SimpleQueue(broker + 'inventory')
         message = queue.get(timeout=5)
         assert message.headers['task'] == tasks.task_name('inventory')
         args, kwargs, _ = message.decode()
         message.ack()
+        queue.queue.delete()
         queue.close()
     assert kwargs == {} and len(args) == 1
     assert args[0] == sent.to_wire()

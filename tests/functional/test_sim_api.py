@@ -102,3 +102,31 @@ def test_unsigned_and_tampered_requests_get_401(stack):
     assert response.status_code == 401
     old = dict(headers, **{'X-Sdk-Date': '20200101T000000Z'})
     assert requests.post(url, headers=old, data=body, timeout=10).status_code == 401
+
+
+def test_reset_wipes_everything_back_to_the_seeded_inventory(fresh_stack_factory):
+    stack = fresh_stack_factory()
+    admin, client, pid = stack.admin(), stack.client(), stack.project('demo')['id']
+    job = client.post('/v2.1/%s/cloudvolumes' % pid, json={'volume': {
+        'availability_zone': 'sim-az-1', 'volume_type': 'SSD', 'size': 10, 'name': 'temp'}}).json()
+    client.wait_job(job['job_id'])
+    seeded = client.get('/v2/%s/cloudvolumes/detail' % pid, params={'name': 'disk-1'}).json()
+    admin.put('/sim/v1/%s/volumes/%s/data' % (pid, seeded['volumes'][0]['id']),
+              params={'offset': 0}, data=b'x' * 100)
+    admin.post('/sim/v1/clock', json={'action': 'freeze'})
+
+    response = admin.post('/sim/v1/reset')
+    assert response.status_code == 200 and response.json()['clock']['mode'] == 'real'
+
+    volumes = client.get('/v2/%s/cloudvolumes' % pid).json()['volumes']
+    names = sorted(v['name'] for v in volumes)
+    assert 'temp' not in names and len(volumes) == 7   # 2 servers × 2 disks + 3 spare
+    assert set(volumes[0]) == {'id', 'name', 'links'}
+    disk = next(v for v in client.get('/v2/%s/cloudvolumes/detail' % pid,
+                                      params={'name': 'disk-1'}).json()['volumes'])
+    assert admin.get('/sim/v1/%s/volumes/%s/checksum' % (pid, disk['id'])
+                     ).json()['allocated_bytes'] == 0
+    assert client.get('/v1/%s/jobs/%s' % (pid, job['job_id'])).status_code == 404
+    # the credentials still work: identities are part of the seeded state
+    assert stack.client('alt_demo').get('/v1/%s/cloudservers/detail' %
+                                        stack.project('alt_demo')['id']).json()['count'] == 2

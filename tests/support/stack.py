@@ -5,7 +5,6 @@ fresh PostgreSQL database created for it) and Redis database number or Redis ser
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
@@ -24,13 +23,9 @@ from tests.support.client import SignedClient, poll
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get('CBR_TEST_PG_ADMIN', 'postgresql://postgres@127.0.0.1:5432/test')
 REDIS_BASE = os.environ.get('CBR_TEST_REDIS', 'redis://127.0.0.1:6379').rstrip('/')
-# Redis database numbers for test stacks; 0 is left to devstack, 12 to the contract tests.
-_REDIS_DBS = itertools.cycle(range(2, 12))
-
-
-def next_broker_url() -> str:
-    """A Redis database of its own, so no stack's worker takes another stack's messages."""
-    return '%s/%d' % (REDIS_BASE, next(_REDIS_DBS))
+# Test stacks use Redis database 13 (devstack uses 0) with a queue prefix of their own,
+# so no stack's worker takes another stack's (or another test run's) messages.
+TEST_BROKER = REDIS_BASE + '/13'
 
 FAST_SETTINGS = {
     'worker': {'lease_seconds': 3, 'max_attempts': 3, 'concurrency': 2},
@@ -122,7 +117,7 @@ class Stack:
 
     root: Path
     backend: str = 'sqlite'
-    broker_url: str = field(default_factory=next_broker_url)
+    broker_url: str = TEST_BROKER
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     credentials: dict[str, Any] = field(default_factory=dict)
@@ -139,7 +134,8 @@ class Stack:
         groups: dict[str, dict[str, Any]] = {
             'DEFAULT': {'state_path': self.root / 'state'},
             'database': {'connection': self.database.url},
-            'messaging': {'broker_url': self.broker_url},
+            'messaging': {'broker_url': self.broker_url,
+                          'queue_prefix': 'test-%s-' % uuid.uuid4().hex[:8]},
             'api': {'bind_port': self.port},
         }
         for source in (FAST_SETTINGS, self.settings):
@@ -164,7 +160,6 @@ class Stack:
 
     def prepare(self) -> None:
         """Migrate the database and seed it; read the credentials back."""
-        redis_lib.Redis.from_url(self.broker_url).flushdb()
         self.manage('db', 'sync')
         out = self.root / 'credentials.json'
         self.manage('seed', '--credentials-out', str(out))

@@ -125,6 +125,7 @@ class Stack:
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.queue_prefix = 'test-%s-' % uuid.uuid4().hex[:8]
         self.database = Database(self.backend, self.root)
         self.conf = self.root / 'cbr.conf'
         self.write_conf()
@@ -134,8 +135,7 @@ class Stack:
         groups: dict[str, dict[str, Any]] = {
             'DEFAULT': {'state_path': self.root / 'state'},
             'database': {'connection': self.database.url},
-            'messaging': {'broker_url': self.broker_url,
-                          'queue_prefix': 'test-%s-' % uuid.uuid4().hex[:8]},
+            'messaging': {'broker_url': self.broker_url, 'queue_prefix': self.queue_prefix},
             'api': {'bind_port': self.port},
         }
         for source in (FAST_SETTINGS, self.settings):
@@ -217,6 +217,24 @@ class Stack:
     def close(self) -> None:
         self.stop()
         self.database.drop()
+        self.delete_queues()
+
+    def delete_queues(self) -> None:
+        """Remove this stack's queues (and, on Redis, kombu's binding keys) from the broker."""
+        if self.broker_url.startswith('redis'):
+            client = redis_lib.Redis.from_url(self.broker_url)
+            keys = [key for pattern in ('%s*', '_kombu.binding*.%s*')
+                    for key in client.scan_iter(pattern % self.queue_prefix)]
+            if keys:
+                client.delete(*keys)
+            return
+        import kombu
+
+        from cbr_common.contracts.tasks import QUEUES
+
+        with kombu.Connection(self.broker_url, connect_timeout=5) as connection:
+            for family in QUEUES:
+                kombu.Queue(self.queue_prefix + family).bind(connection.default_channel).delete()
 
     def logs(self) -> str:
         return '\n'.join('--- %s\n%s' % (path.name, path.read_text(errors='replace')[-4000:])

@@ -17,7 +17,7 @@ from cbr_api.validation import parse_body
 from cbr_common import clock, identity
 from cbr_common.config import CONF
 from cbr_common.db import models
-from cbr_common.db.engine import session_scope
+from cbr_common.db.engine import read_scope, session_scope
 from cbr_common.errors import AuthenticationFailed
 
 blueprint = Blueprint('keystone', __name__)
@@ -134,7 +134,7 @@ def _domain(domain_name: str) -> dict[str, str]:
 
 def _load_user(spec: PasswordUser) -> models.User | None:
     """The user ``spec`` names (with its project loaded), or None."""
-    with session_scope() as session:
+    with read_scope() as session:
         if spec.id is not None:
             user = session.get(models.User, spec.id)
         else:
@@ -208,7 +208,7 @@ def list_projects():
     the project id up by region name, so the region name also finds the caller's project.
     """
     name = request.args.get('name')
-    with session_scope() as session:
+    with read_scope() as session:
         project = session.get(models.Project, g.caller.project_id)
     projects = []
     if project is not None and name in (None, project.name, CONF.region):

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from cbr_api.errors import use_style
 from cbr_api.validation import parse_body, query_int
 from cbr_common.dataplane.volume_store import GIB, VolumeStore
-from cbr_common.db.engine import session_scope
+from cbr_common.db.engine import read_scope
 from cbr_common.db.models import Share, Volume
 from cbr_common.errors import InvalidInput, NotFound, WrongState
 
@@ -48,7 +48,7 @@ class FillRequest(BaseModel):
 def _store_for(project_id: str, kind: str, device_id: str) -> VolumeStore:
     """The volume store, once the row and its device are known to be usable."""
     noun = _NOUNS[kind]
-    with session_scope() as session:
+    with read_scope() as session:
         row = session.get(_MODELS[kind], device_id)
         if row is None or row.project_id != project_id:
             raise NotFound('%s %s not found' % (noun, device_id), field='%s_id' % noun)

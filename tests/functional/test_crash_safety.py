@@ -1,6 +1,10 @@
 """Crash safety with real processes: a killed worker and a Redis restart lose no work."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from tests.support.client import poll
 from tests.support.stack import RedisServer
 
@@ -49,38 +53,37 @@ def test_killed_worker_on_every_attempt_fails_the_job_with_a_reason(fresh_stack_
     assert _status(client, volume_id) == 'error'
 
 
-def test_redis_restart_while_jobs_are_queued_loses_none(fresh_stack_factory, tmp_path):
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    """A Redis of the test's own, started, with no persistence."""
     redis = RedisServer(tmp_path)
     redis.start()
-    try:
-        stack = fresh_stack_factory(broker_url=redis.url)
-        client = stack.client()
-        stack.kill('worker-0')            # nobody consumes: the messages wait in Redis
-        jobs = [_create_disk(client) for _ in range(5)]
-        assert all(_status(client, volume_id) == 'creating' for _, volume_id in jobs)
-
-        redis.stop()                      # no persistence: every queued message is gone
-        redis.start()
-        stack.start('worker-1', 'cbr-worker')
-        for job_id, volume_id in jobs:
-            assert client.wait_job(job_id, timeout=60)['status'] == 'SUCCESS'
-            assert _status(client, volume_id) == 'available'
-    finally:
-        redis.stop()
+    yield redis
+    redis.stop()
 
 
-def test_api_accepts_work_while_the_broker_is_down(fresh_stack_factory, tmp_path):
-    redis = RedisServer(tmp_path)
-    redis.start()
-    try:
-        stack = fresh_stack_factory(broker_url=redis.url)
-        client = stack.client()
-        redis.stop()
-        job_id, volume_id = _create_disk(client)   # committed; publishing fails
-        assert _status(client, volume_id) == 'creating'
-        redis.start()
+def test_redis_restart_while_jobs_are_queued_loses_none(fresh_stack_factory, private_redis):
+    stack = fresh_stack_factory(broker_url=private_redis.url)
+    client = stack.client()
+    stack.kill('worker-0')            # nobody consumes: the messages wait in Redis
+    jobs = [_create_disk(client) for _ in range(5)]
+    assert all(_status(client, volume_id) == 'creating' for _, volume_id in jobs)
+
+    private_redis.stop()              # no persistence: every queued message is gone
+    private_redis.start()
+    stack.start('worker-1', 'cbr-worker')
+    for job_id, volume_id in jobs:
         assert client.wait_job(job_id, timeout=60)['status'] == 'SUCCESS'
-        poll(lambda: _status(client, volume_id), lambda s: s == 'available', 10,
-             'disk did not become available')
-    finally:
-        redis.stop()
+        assert _status(client, volume_id) == 'available'
+
+
+def test_api_accepts_work_while_the_broker_is_down(fresh_stack_factory, private_redis):
+    stack = fresh_stack_factory(broker_url=private_redis.url)
+    client = stack.client()
+    private_redis.stop()
+    job_id, volume_id = _create_disk(client)   # committed; publishing fails
+    assert _status(client, volume_id) == 'creating'
+    private_redis.start()
+    assert client.wait_job(job_id, timeout=60)['status'] == 'SUCCESS'
+    poll(lambda: _status(client, volume_id), lambda s: s == 'available', 10,
+         'disk did not become available')

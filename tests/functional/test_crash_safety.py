@@ -62,7 +62,7 @@ def private_redis(tmp_path) -> Iterator[RedisServer]:
     redis.stop()
 
 
-def test_redis_restart_while_jobs_are_queued_loses_none(fresh_stack_factory, private_redis):
+def test_redis_restart_while_jobs_are_queued_loses_none(private_redis, fresh_stack_factory):
     stack = fresh_stack_factory(broker_url=private_redis.url)
     client = stack.client()
     stack.kill('worker-0')            # nobody consumes: the messages wait in Redis
@@ -77,7 +77,7 @@ def test_redis_restart_while_jobs_are_queued_loses_none(fresh_stack_factory, pri
         assert _status(client, volume_id) == 'available'
 
 
-def test_api_accepts_work_while_the_broker_is_down(fresh_stack_factory, private_redis):
+def test_api_accepts_work_while_the_broker_is_down(private_redis, fresh_stack_factory):
     stack = fresh_stack_factory(broker_url=private_redis.url)
     client = stack.client()
     private_redis.stop()

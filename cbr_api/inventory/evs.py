@@ -113,7 +113,7 @@ def _volume_page(project_id: str) -> tuple[list, int, int, int]:
     with read_scope() as session:
         page, count = volumes.listing(
             session, project_id, flt,
-            sort_key=_choice_arg('sort_key', tuple(volumes.SORT_KEYS), 'created_at'),
+            sort_key=_choice_arg('sort_key', volumes.SORT_KEYS, 'created_at'),
             sort_dir=_choice_arg('sort_dir', ('asc', 'desc'), 'desc'),
             limit=limit or 1000, offset=offset or 0, marker=request.args.get('marker'))
     return page, count, limit or 1000, offset or 0

@@ -38,7 +38,9 @@ def install(app: Flask) -> None:
             return None
         incoming = IncomingRequest(method=request.method, path=request.path,
                                    query_string=request.query_string.decode('latin-1'),
-                                   headers=request.headers, body=request.get_data(cache=True))
+                                   headers=request.headers,
+                                   body=request.get_data(cache=True) if request.content_length
+                                   else b'')
         try:
             g.caller = authenticate(incoming)
         except AuthenticationFailed as exc:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
 from cbr_common.config import CONF
-from cbr_common.db import models
+from cbr_common.db import models, records
 from cbr_common.errors import InvalidInput, WrongState
 from cbr_common.inventory.lookup import owned
 from cbr_common.operations import outbox
@@ -96,15 +97,19 @@ class VolumeFilter:
     server_id: str | None = None
 
 
-SORT_KEYS = {'id': models.Volume.id, 'status': models.Volume.status,
-             'size': models.Volume.size, 'created_at': models.Volume.created_at}
+SORT_KEYS = ('id', 'status', 'size', 'created_at')
 
 
 def listing(session: Session, project_id: str, flt: VolumeFilter, *, sort_key: str = 'created_at',
             sort_dir: str = 'desc', limit: int = 1000, offset: int = 0,
-            marker: str | None = None) -> tuple[list[models.Volume], int]:
-    """A page of the project's disks and the count of all that match."""
-    query = select(models.Volume).where(models.Volume.project_id == project_id)
+            marker: str | None = None) -> tuple[list[SimpleNamespace], int]:
+    """A page of the project's disks (read-only records with their attachments) and the
+    count of all that match; one query."""
+    query = (records.query(models.Volume, models.VolumeAttachment)
+             .outerjoin(models.VolumeAttachment,
+                        models.VolumeAttachment.volume_id == models.Volume.id)
+             .where(models.Volume.project_id == project_id)
+             .order_by(models.VolumeAttachment.device))
     if flt.name:
         query = query.where(models.Volume.name == flt.name)
     if flt.status:
@@ -118,9 +123,9 @@ def listing(session: Session, project_id: str, flt: VolumeFilter, *, sort_key: s
     if flt.server_id:
         query = query.where(models.Volume.attachments.any(
             models.VolumeAttachment.server_id == flt.server_id))
-    volumes = session.execute(query.options(selectinload(models.Volume.attachments))).scalars().all()
-    column = SORT_KEYS[sort_key].key
-    ordered = sorted(volumes, key=lambda v: (getattr(v, column), v.id),
+    volumes = records.load_with_children(session, query, models.Volume,
+                                         models.VolumeAttachment, 'attachments')
+    ordered = sorted(volumes, key=lambda v: (getattr(v, sort_key), v.id),
                      reverse=sort_dir == 'desc')
     if marker:
         positions = [index for index, volume in enumerate(ordered) if volume.id == marker]

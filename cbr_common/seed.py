@@ -17,7 +17,7 @@ from cbr_common import clock, identity
 from cbr_common.auth import ADMIN_ROLE, MEMBER_ROLE
 from cbr_common.config import CONF
 from cbr_common.dataplane.volume_store import VolumeStore
-from cbr_common.db import models
+from cbr_common.db import changes, models
 from cbr_common.db.engine import session_scope
 from cbr_common.inventory import GIB, servers, shares, volumes
 
@@ -121,8 +121,10 @@ def reset() -> None:
     with session_scope() as session:
         devices = [row[0] for model in (models.Volume, models.Share)
                    for row in session.execute(select(model.id))]
+        projects = [row[0] for row in session.execute(select(models.Project.id))]
         for model in _WIPED:
             session.execute(delete(model))
+        changes.bump(session, projects)
     store = VolumeStore.from_config()
     for device_id in devices:
         store.delete(device_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cbr_api import errors
+from cbr_api import errors, render_cache
 from cbr_api.intent import intent
 from cbr_api.inventory import views
 from cbr_api.validation import parse_body, query_int
@@ -121,20 +121,23 @@ def _volume_page(project_id: str) -> tuple[list, int, int, int]:
 
 @blueprint.get('/v2/<project_id>/cloudvolumes')
 def list_volume_summaries(project_id: str):
-    page, count, _, _ = _volume_page(project_id)
-    base = _base_url()
-    return jsonify({'volumes': [views.volume_summary(v, base) for v in page], 'count': count})
+    def render() -> dict:
+        page, count, _, _ = _volume_page(project_id)
+        return {'volumes': [views.volume_summary(v, _base_url()) for v in page], 'count': count}
+    return render_cache.rendered(project_id, render)
 
 
 @blueprint.get('/v2/<project_id>/cloudvolumes/detail')
 def list_volumes(project_id: str):
-    page, count, limit, offset = _volume_page(project_id)
-    base = _base_url()
-    body = {'volumes': [views.volume(v, base) for v in page], 'count': count}
-    if page and offset + len(page) < count:
-        body['volumes_links'] = [{'href': '%s/v2/%s/cloudvolumes/detail?limit=%d&marker=%s' % (
-            base, project_id, limit, page[-1].id), 'rel': 'next'}]
-    return jsonify(body)
+    def render() -> dict:
+        page, count, limit, offset = _volume_page(project_id)
+        base = _base_url()
+        body = {'volumes': [views.volume(v, base) for v in page], 'count': count}
+        if page and offset + len(page) < count:
+            body['volumes_links'] = [{'href': '%s/v2/%s/cloudvolumes/detail?limit=%d&marker=%s'
+                                      % (base, project_id, limit, page[-1].id), 'rel': 'next'}]
+        return body
+    return render_cache.rendered(project_id, render)
 
 
 @blueprint.get('/v2/<project_id>/cloudvolumes/<volume_id>')

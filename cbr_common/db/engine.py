@@ -14,10 +14,11 @@ import threading
 from collections.abc import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from cbr_common.config import CONF
+from cbr_common.db import changes  # noqa: F401  (registers the change-stamp flush hook)
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -92,13 +93,21 @@ def session_scope() -> Iterator[Session]:
 
 
 @contextlib.contextmanager
+def read_connection() -> Iterator[Connection]:
+    """A plain connection for reading only: the cheapest way to run one Core query."""
+    with get_engine().connect().execution_options(**{_READ_ONLY: True}) as connection:
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
+@contextlib.contextmanager
 def read_scope() -> Iterator[Session]:
     """A session for reading only; nothing it changes is committed."""
-    engine = get_engine()
-    with engine.connect().execution_options(**{_READ_ONLY: True}) as connection:
+    with read_connection() as connection:
         session = Session(bind=connection, expire_on_commit=False)
         try:
             yield session
         finally:
             session.close()
-            connection.rollback()

@@ -209,6 +209,18 @@ class Share(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class ChangeStamp(Base):
+    """A random token replaced in every transaction that changes a project's inventory.
+
+    Readers that cache what they render from the inventory compare tokens to know the
+    cache is still true (see :mod:`cbr_common.db.changes`).
+    """
+
+    __tablename__ = 'change_stamps'
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))
+
+
 # -- services ------------------------------------------------------------------------------
 class ServiceHeartbeat(Base):
     """Liveness of one running process (api, scheduler or worker)."""

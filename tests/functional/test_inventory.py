@@ -199,3 +199,32 @@ def test_unknown_job_and_unknown_server_are_404(stack):
     response = client.post('/v1/%s/cloudservers/action' % client.project_id,
                            json={'os-stop': {'servers': [{'id': 'nope'}]}})
     assert response.status_code == 404
+
+
+def test_disk_lists_are_never_stale_after_a_change(stack):
+    """List responses are cached per API process; every change must show at once."""
+    client = stack.client()
+    pid = client.project_id
+    path = '/v2/%s/cloudvolumes/detail' % pid
+
+    def listed() -> dict:
+        # several calls, so both gunicorn workers (and their caches) answer
+        bodies = [client.get(path, params={'name': 'stale-check'}).json() for _ in range(4)]
+        assert all(body == bodies[0] for body in bodies)
+        return {v['id']: v['status'] for v in bodies[0]['volumes']}
+
+    assert listed() == {}
+    disk = create_disk(client, name='stale-check')
+    assert listed() == {disk: 'available'}
+    server = next(s for s in client.get('/v1/%s/cloudservers/detail' % pid).json()['servers']
+                  if s['status'] == 'ACTIVE')
+    job = client.post('/v1/%s/cloudservers/%s/attachvolume' % (pid, server['id']),
+                      json={'volumeAttachment': {'volumeId': disk}}).json()['job_id']
+    client.wait_job(job)
+    assert listed() == {disk: 'in-use'}
+    job = client.delete('/v1/%s/cloudservers/%s/detachvolume/%s' % (pid, server['id'], disk)
+                        ).json()['job_id']
+    client.wait_job(job)
+    job = client.delete('/v2/%s/cloudvolumes/%s' % (pid, disk)).json()['job_id']
+    client.wait_job(job)
+    assert listed() == {}

@@ -130,3 +130,12 @@ def test_reset_wipes_everything_back_to_the_seeded_inventory(fresh_stack_factory
     # the credentials still work: identities are part of the seeded state
     assert stack.client('alt_demo').get('/v1/%s/cloudservers/detail' %
                                         stack.project('alt_demo')['id']).json()['count'] == 2
+
+
+def test_lists_after_reset_show_the_new_inventory(fresh_stack_factory):
+    stack = fresh_stack_factory()
+    client, pid = stack.client(), stack.project('demo')['id']
+    before = {v['id'] for v in client.get('/v2/%s/cloudvolumes' % pid).json()['volumes']}
+    assert stack.admin().post('/sim/v1/reset').status_code == 200
+    after = {v['id'] for v in client.get('/v2/%s/cloudvolumes' % pid).json()['volumes']}
+    assert len(after) == len(before) == 7 and not before & after

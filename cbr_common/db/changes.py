@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from cbr_common.db import models
 
-TRACKED = (models.Volume, models.Server, models.Share, models.VolumeAttachment)
+TRACKED = (models.Project, models.Volume, models.Server, models.Share, models.VolumeAttachment)
 
 
 def _project_of(instance: object) -> str | None:
+    if isinstance(instance, models.Project):
+        return instance.id
     if isinstance(instance, models.VolumeAttachment):
         volume = instance.volume
         return volume.project_id if volume is not None else None

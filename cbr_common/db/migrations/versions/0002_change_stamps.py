@@ -4,9 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22
 """
+import uuid
+
 from alembic import op
 import sqlalchemy as sa
-import cbr_common.db.types
 
 
 revision = '0002'
@@ -21,6 +22,12 @@ def upgrade() -> None:
     sa.Column('stamp', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('scope')
     )
+    # every existing project starts with a stamp, so readers may cache at once
+    stamps = sa.table('change_stamps', sa.column('scope', sa.String), sa.column('stamp', sa.String))
+    projects = op.get_bind().execute(sa.text('SELECT id FROM projects')).scalars().all()
+    if projects:
+        op.bulk_insert(stamps, [{'scope': project_id, 'stamp': uuid.uuid4().hex}
+                                for project_id in projects])
 
 
 def downgrade() -> None:

@@ -1,0 +1,62 @@
+"""The baseline of benchmarks/api_throughput.py: a bare Flask app with one JSON route.
+
+``GET /volumes`` returns ``{"volumes": [...], "count": N}`` where every item has the keys
+and value shapes of an EVS disk as cbr-api's ``GET /v2/{project_id}/cloudvolumes/detail``
+returns it, so the two response bodies are about the same size (N comes from
+``CBR_BENCH_BASELINE_ITEMS``, default 7: the disks of the seeded ``demo`` project). The
+items are built once at import; each request serialises them with ``jsonify`` (key order
+kept, as cbr-api does), so JSON encoding is part of the baseline's cost, but there is no
+authentication, no database and no other middleware.
+
+Served by gunicorn with the worker class, workers, threads and keep-alive of cbr-api::
+
+    gunicorn -k gthread -w 2 --threads 4 --keep-alive 30 -b 127.0.0.1:PORT \\
+        --chdir benchmarks baseline_app:app
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+from flask import Flask, jsonify
+
+PROJECT_ID = '0' * 32
+BASE_URL = 'http://127.0.0.1:8799'
+
+
+def _volume(index: int) -> dict:
+    volume_id = str(uuid.UUID(int=index + 1))
+    href = '%s/v2/%s/volumes/%s' % (BASE_URL, PROJECT_ID, volume_id)
+    attached = index < 4
+    return {
+        'id': volume_id, 'name': 'disk-%d' % index, 'description': '',
+        'status': 'in-use' if attached else 'available', 'size': 40, 'volume_type': 'SAS',
+        'availability_zone': 'sim-az-1',
+        'attachments': [{'server_id': str(uuid.UUID(int=1000 + index)),
+                         'attachment_id': str(uuid.UUID(int=2000 + index)),
+                         'attached_at': '2026-01-01T00:00:00.000000', 'host_name': None,
+                         'volume_id': volume_id, 'device': '/dev/vdb', 'id': volume_id}]
+        if attached else [],
+        'bootable': 'false', 'multiattach': False, 'shareable': 'false', 'encrypted': False,
+        'metadata': {}, 'tags': {}, 'volume_image_metadata': {},
+        'snapshot_id': None, 'source_volid': None,
+        'created_at': '2026-01-01T00:00:00.000000', 'updated_at': '2026-01-01T00:00:00.000000',
+        'os-vol-tenant-attr:tenant_id': PROJECT_ID,
+        'os-vol-host-attr:host': 'pod01.sim-az-1#SAS',
+        'service_type': 'EVS', 'replication_status': 'disabled', 'user_id': '',
+        'wwn': '6888603000%022x' % (index + 1), 'enterprise_project_id': '0',
+        'consistencygroup_id': None, 'os-vol-mig-status-attr:migstat': None,
+        'os-vol-mig-status-attr:name_id': None, 'os-volume-replication:extended_status': None,
+        'links': [{'href': href, 'rel': 'self'}, {'href': href, 'rel': 'bookmark'}],
+    }
+
+
+ITEMS = [_volume(i) for i in range(int(os.environ.get('CBR_BENCH_BASELINE_ITEMS', '7')))]
+
+app = Flask('baseline')
+app.json.sort_keys = False
+
+
+@app.get('/volumes')
+def volumes():
+    return jsonify({'volumes': ITEMS, 'count': len(ITEMS)})

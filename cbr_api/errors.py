@@ -72,11 +72,10 @@ def use_style(blueprint: Blueprint, style: str) -> None:
     _BLUEPRINT_STYLE[blueprint.name] = style
 
 
-def gateway_error(message: str, status: int = 401) -> tuple[Body, int]:
-    """What Huawei's API gateway answers to a bad signature or token."""
-    code = 'APIGW.0301' if status == 401 else 'APIGW.0302'
-    return {'error_code': code, 'error_msg': message,
-            'request_id': g.get('request_id', '')}, status
+def gateway_error(message: str) -> tuple[Body, int]:
+    """What Huawei's API gateway answers (401) to a missing or bad signature or token."""
+    return {'error_code': 'APIGW.0301', 'error_msg': message,
+            'request_id': g.get('request_id', '')}, 401
 
 
 def error_response(kind: str, message: str, status: int):

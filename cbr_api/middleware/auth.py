@@ -44,7 +44,7 @@ def install(app: Flask) -> None:
         try:
             g.caller = authenticate(incoming)
         except AuthenticationFailed as exc:
-            return gateway_error(exc.message, 401)
+            return gateway_error(exc.message)
         is_sim = request.path.startswith('/sim/')
         if is_sim and auth.ADMIN_ROLE not in g.caller.roles:
             raise Forbidden('the /sim API needs the admin role')

@@ -63,6 +63,15 @@ class TTLCache(Generic[V]):
                     self._entries.clear()
             self._entries[key] = (now + ttl, value)
 
+    def fetch(self, key: str, load: Callable[[str], V | None], ttl: float) -> V | None:
+        """The live value under ``key``, else ``load(key)``, kept when it is not None."""
+        value = self.get(key)
+        if value is None:
+            value = load(key)
+            if value is not None:
+                self.put(key, value, ttl)
+        return value
+
     def discard(self, key: str) -> None:
         """Forget ``key``."""
         with self._lock:
@@ -128,21 +137,11 @@ def load_token(digest: str) -> TokenRecord | None:
 
 
 def _cached_credential(access_key: str) -> CredentialRecord | None:
-    record = _CREDENTIALS.get(access_key)
-    if record is None:
-        record = load_credential(access_key)
-        if record is not None:
-            _CREDENTIALS.put(access_key, record, CONF.identity.credential_cache_seconds)
-    return record
+    return _CREDENTIALS.fetch(access_key, load_credential, CONF.identity.credential_cache_seconds)
 
 
 def _cached_token(digest: str) -> TokenRecord | None:
-    record = _TOKENS.get(digest)
-    if record is None:
-        record = load_token(digest)
-        if record is not None:
-            _TOKENS.put(digest, record, CONF.identity.credential_cache_seconds)
-    return record
+    return _TOKENS.fetch(digest, load_token, CONF.identity.credential_cache_seconds)
 
 
 # -- the rules --------------------------------------------------------------------------------

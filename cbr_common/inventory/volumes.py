@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids

@@ -31,12 +31,6 @@ def _split(row: dict[str, Any], model: type) -> dict[str, Any]:
     return {key[len(prefix):]: value for key, value in row.items() if key.startswith(prefix)}
 
 
-def load(session: Session, statement: Select, model: type) -> list[SimpleNamespace]:
-    """Run ``statement`` (built with :func:`query`) and return one record per row."""
-    result = session.connection().execute(statement)
-    return [SimpleNamespace(**_split(row, model)) for row in result.mappings()]
-
-
 def load_with_children(session: Session, statement: Select, parent: type, child: type,
                        attribute: str) -> list[SimpleNamespace]:
     """Records of ``parent`` from a parent-outer-join-child query, each with a list of its

@@ -82,7 +82,7 @@ worker_opts = [
     cfg.IntOpt('max_attempts', default=3, min=1,
                help='Times an operation is started before a lost lease fails it.'),
     cfg.IntOpt('concurrency', default=2, min=1, help='Celery worker threads per cbr-worker.'),
-    cfg.ListOpt('queues', default=['inventory'],
+    cfg.ListOpt('queues', default=['inventory', 'backup', 'restore'],
                 help='Queues (job families) this worker consumes.'),
 ]
 
@@ -106,6 +106,32 @@ volume_store_opts = [
                     'tracking. A power of two.'),
 ]
 
+chunk_store_opts = [
+    cfg.StrOpt('backend', default='local', choices=['local', 's3'],
+               help='Where backup chunks are kept: a local folder, or any S3-compatible '
+                    'object store.'),
+    cfg.StrOpt('path', default='$state_path/chunks',
+               help='Folder of the local chunk store.'),
+    cfg.StrOpt('s3_endpoint_url', default=None,
+               help='Endpoint URL of the S3-compatible store, for example '
+                    'http://127.0.0.1:9000; unset means AWS\'s own endpoints.'),
+    cfg.StrOpt('s3_bucket', default='cbr-sim-chunks',
+               help='Bucket of the S3 chunk store; created when it does not exist.'),
+    cfg.StrOpt('s3_prefix', default='',
+               help='Prefix of every object key in the bucket, so installations can share one.'),
+    cfg.StrOpt('s3_region', default='us-east-1', help='Region name given to the S3 client.'),
+    cfg.StrOpt('s3_access_key_id', default=None, secret=True,
+               help='Access key of the S3 store; unset uses boto3\'s usual credential chain.'),
+    cfg.StrOpt('s3_secret_access_key', default=None, secret=True,
+               help='Secret key of the S3 store.'),
+    cfg.IntOpt('transfer_threads', default=4, min=1,
+               help='Threads per job that hash, encrypt and move chunks in parallel.'),
+    cfg.IntOpt('gc_interval', default=60, min=1,
+               help='Seconds between two garbage-collection sweeps of the leading scheduler: '
+                    'chunks no backup references are freed, and objects left by crashed '
+                    'jobs are removed.'),
+]
+
 simulation_opts = [
     cfg.StrOpt('seed_password', default='Passw0rd-sim', secret=True,
                help='Password of the seeded users (demo, alt_demo, admin).'),
@@ -123,6 +149,7 @@ _GROUPS = {
     'worker': worker_opts,
     'scheduler': scheduler_opts,
     'volume_store': volume_store_opts,
+    'chunk_store': chunk_store_opts,
     'simulation': simulation_opts,
 }
 

@@ -1,12 +1,13 @@
-"""The scheduler loop: heartbeat, leader lease, then (as leader) outbox and reaper passes."""
+"""The scheduler loop: heartbeat, leader lease, then (as leader) reaper, outbox and chunk GC."""
 from __future__ import annotations
 
 import logging
 import signal
 import threading
 
-from cbr_common import services
+from cbr_common import clock, services
 from cbr_common.config import CONF
+from cbr_common.dataplane import gc
 from cbr_common.operations import outbox, reaper
 from cbr_scheduler import leader
 
@@ -20,6 +21,7 @@ class Scheduler:
         self.ident = services.service_id('scheduler')
         self.stopping = threading.Event()
         self.leading = False
+        self.next_sweep = 0.0
 
     def run_once(self) -> None:
         services.beat('scheduler', {'leader': self.leading})
@@ -32,6 +34,9 @@ class Scheduler:
             sent = outbox.redispatch_due()
             if sent or any(requeued.values()):
                 LOG.info('outbox sent %d; reaper %s', sent, requeued)
+            if clock.monotonic() >= self.next_sweep:
+                self.next_sweep = clock.monotonic() + CONF.chunk_store.gc_interval
+                gc.sweep()
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())

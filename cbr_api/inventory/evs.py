@@ -15,7 +15,6 @@ from cbr_common.inventory import volumes
 blueprint = Blueprint('evs', __name__)
 errors.use_style(blueprint, 'evs')
 
-ENCRYPTED_KEY, CMK_KEY = '__system__encrypted', '__system__cmkid'
 
 
 class VolumeOption(BaseModel):
@@ -48,11 +47,12 @@ class VolumeOption(BaseModel):
         low = 1 if self.imageRef else 10
         if self.size < low:
             raise ValueError('size must be between %d and 32768 GB' % low)
-        if self.metadata.get(ENCRYPTED_KEY, '0') not in ('0', '1'):
-            raise ValueError('metadata.%s must be "0" or "1"' % ENCRYPTED_KEY)
-        if self.metadata.get(ENCRYPTED_KEY) == '1' and len(self.metadata.get(CMK_KEY, '')) != 36:
+        if self.metadata.get(volumes.ENCRYPTED_KEY, '0') not in ('0', '1'):
+            raise ValueError('metadata.%s must be "0" or "1"' % volumes.ENCRYPTED_KEY)
+        encrypted = self.metadata.get(volumes.ENCRYPTED_KEY) == '1'
+        if encrypted and len(self.metadata.get(volumes.CMK_KEY, '')) != 36:
             raise ValueError('metadata.%s (36 characters) is required for an encrypted disk'
-                             % CMK_KEY)
+                             % volumes.CMK_KEY)
         return self
 
 

@@ -1,6 +1,7 @@
 """``cbr-manage``: database migrations, seeding, housekeeping and health checks."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
@@ -102,6 +103,31 @@ def health(wait_seconds: float) -> None:
         console.print('[red]not healthy:[/red] %s' % ', '.join(missing))
         sys.exit(1)
     console.print('[green]healthy[/green]')
+
+
+@main.group()
+def chunks() -> None:
+    """Backup chunks: garbage collection and a consistency audit."""
+
+
+@chunks.command('gc')
+def chunks_gc() -> None:
+    """Free unreferenced chunks and objects crashed jobs left (what the scheduler runs)."""
+    from cbr_common.dataplane import gc
+
+    click.echo(json.dumps(dataclasses.asdict(gc.sweep())))
+
+
+@chunks.command('audit')
+def chunks_audit() -> None:
+    """Compare reference counts with manifests and the store; exit 1 when inconsistent."""
+    from cbr_common.dataplane.audit import audit
+
+    report = audit()
+    click.echo(json.dumps({**dataclasses.asdict(report), 'consistent': report.consistent,
+                           'clean': report.clean}))
+    if not report.consistent:
+        sys.exit(1)
 
 
 def openrc(document: dict[str, Any]) -> str:

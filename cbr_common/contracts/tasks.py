@@ -27,6 +27,10 @@ JOB_QUEUES: dict[str, str] = {
     'stopServer': 'inventory',
     'createShare': 'inventory',
     'deleteShare': 'inventory',
+    'backupDevice': 'backup',
+    'backupServer': 'backup',
+    'deleteBackup': 'backup',
+    'restoreBackup': 'restore',
 }
 QUEUES: tuple[str, ...] = tuple(sorted(set(JOB_QUEUES.values())))
 

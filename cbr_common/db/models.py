@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer,
+                        LargeBinary, String, Text, UniqueConstraint)
+from sqlalchemy.dialects.mysql import LONGBLOB
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from cbr_common.db.types import UTCDateTime
 
@@ -219,6 +220,100 @@ class ChangeStamp(Base):
     __tablename__ = 'change_stamps'
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     stamp: Mapped[str] = mapped_column(String(32))
+
+
+# -- backups and their data ---------------------------------------------------------------
+Blob = LargeBinary().with_variant(LONGBLOB(), 'mysql', 'mariadb')
+"""Binary column type that holds more than 64 KiB on every backend."""
+
+
+class Vault(Base):
+    """A backup vault: backups of one resource type, stored within a capacity."""
+
+    __tablename__ = 'vaults'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Backup(Base):
+    """One backup of one resource; a server's backup has one child backup per disk.
+
+    A device backup (a disk or a file system) carries its data: the snapshot it read
+    (``snapshot_token``, write ``generation``), the backup it is incremental to
+    (``base_backup_id``, null for a full one) and its ``manifest``, which maps every
+    non-zero block of the device to a chunk of the vault (see
+    :mod:`cbr_common.dataplane.manifest`).  ``added_bytes`` is what it added to the vault.
+    """
+
+    __tablename__ = 'backups'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    vault_id: Mapped[str] = mapped_column(ForeignKey('vaults.id'), index=True)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey('backups.id'), nullable=True,
+                                                  index=True)
+    resource_id: Mapped[str] = mapped_column(String(36), index=True)
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_size: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    incremental: Mapped[bool] = mapped_column(Boolean, default=False)
+    full_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    operation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    fail_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    protected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    base_backup_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    snapshot_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    generation: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    device_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    added_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    manifest: Mapped[bytes | None] = deferred(mapped_column(Blob, nullable=True))
+    children: Mapped[list['Backup']] = relationship(order_by='Backup.resource_id')
+
+    __table_args__ = (Index('ix_backups_vault_resource', 'vault_id', 'resource_id', 'status'),)
+
+
+class Chunk(Base):
+    """A stored block of backup data in one vault, counted by its references.
+
+    ``refs`` counts the committed backups whose manifest holds the chunk plus the pins of
+    running jobs (:class:`ChunkPin`); a chunk at 0 may be freed.  The object lives in the
+    chunk store under a key that includes ``token``, unique to this row, so an object
+    left by an earlier row of the same digest can never be taken for this one.
+    """
+
+    __tablename__ = 'chunks'
+    vault_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    plain_size: Mapped[int] = mapped_column(Integer)
+    stored_size: Mapped[int] = mapped_column(Integer)
+    refs: Mapped[int] = mapped_column(Integer)
+    stored: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ChunkPin(Base):
+    """References a running job holds on chunks (raw 32-byte digests, concatenated).
+
+    Each pinned digest added one to its chunk's ``refs``; the job's commit turns pins
+    into manifest references, and its failure gives them back.
+    """
+
+    __tablename__ = 'chunk_pins'
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operation_id: Mapped[str] = mapped_column(String(32), index=True)
+    vault_id: Mapped[str] = mapped_column(String(36))
+    digests: Mapped[bytes] = mapped_column(Blob)
 
 
 # -- services ------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from cbr_common.statemachine import transition
 
 VOLUME_TYPES = frozenset({'SATA', 'SAS', 'SSD', 'GPSSD', 'ESSD', 'GPSSD2', 'ESSD2'})
 DELETABLE = frozenset({'available', 'error', 'error_deleting'})
+ENCRYPTED_KEY = '__system__encrypted'
+"""EVS metadata key: ``"1"`` marks an encrypted disk."""
+CMK_KEY = '__system__cmkid'
+"""EVS metadata key: the KMS key (36 characters) of an encrypted disk."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 RunFn = Callable[['JobContext'], None]
 FailFn = Callable[[Session, models.Operation, str], None]
 
-HANDLER_MODULES = ('cbr_common.inventory.jobs',)
+HANDLER_MODULES = ('cbr_common.inventory.jobs', 'cbr_common.backups.jobs')
 
 
 @dataclass(frozen=True)

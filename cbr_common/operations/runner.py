@@ -37,6 +37,7 @@ class JobContext:
         self.worker_id = worker_id
         self.lost = threading.Event()
         self.finished = False
+        self.handed_off = False
 
     def check(self) -> None:
         """Stop work at a safe point if the lease was lost."""
@@ -60,6 +61,18 @@ class JobContext:
             _finish(session, operation, 'SUCCESS')
         self.finished = True
 
+    def hand_off(self, session: Session) -> None:
+        """Leave the operation RUNNING without a lease: jobs it created will end it.
+
+        Used by a job that fans out (a consistency group): its children finish or fail
+        it with :func:`complete_operation` or :func:`fail_operation`.  An operation with
+        no lease is never reaped; its children are.
+        """
+        operation = lease.held(session, self.operation_id, self.worker_id)
+        operation.lease_owner = None
+        operation.lease_expires_at = None
+        self.handed_off = True
+
     def set_progress(self, percent: int) -> None:
         with self.transaction() as session:
             session.get(models.Operation, self.operation_id).progress = max(0, min(100, percent))
@@ -77,6 +90,11 @@ def _finish(session: Session, operation: models.Operation, status: str, *,
     else:
         operation.fail_reason = reason
         operation.error_code = code
+
+
+def complete_operation(session: Session, operation: models.Operation) -> None:
+    """Finish ``operation`` successfully (for jobs ended by the jobs they handed off to)."""
+    _finish(session, operation, 'SUCCESS')
 
 
 def fail_operation(session: Session, operation: models.Operation, reason: str,
@@ -120,7 +138,7 @@ def execute(message: TaskMessage, worker_id: str) -> str:
     beat.start()
     try:
         handler.run(ctx)
-        if not ctx.finished:
+        if not ctx.finished and not ctx.handed_off:
             with ctx.finishing():
                 pass
         return 'success'

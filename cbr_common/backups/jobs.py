@@ -1,0 +1,333 @@
+"""Worker-side handlers of the backup jobs, and what each does when it fails for good.
+
+* ``backupDevice`` backs up one disk or file system: snapshot (unless its consistency
+  group took it), pin the base backup's chunks, move the changed blocks, and commit the
+  manifest with its references in one transaction.
+* ``backupServer`` snapshots every disk of a server at one instant (rule C3), then hands
+  off to one ``backupDevice`` job per disk; the last disk to commit commits the server
+  backup, and any disk failing fails the whole group and releases what it stored.
+* ``restoreBackup`` writes a backup's exact bytes onto target devices (rule R7).
+* ``deleteBackup`` drops a backup's references and frees the chunks nobody else uses.
+
+Every handler is idempotent: run again after a crash it releases what the earlier
+attempt pinned and starts over, or finds the work done.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cbr_common import clock, faults
+from cbr_common.backups import vaults
+from cbr_common.dataplane import chunk_index, gc
+from cbr_common.dataplane.chunk_store import from_config as chunk_store
+from cbr_common.dataplane.manifest import Manifest
+from cbr_common.dataplane.transfer import BackupTransfer, restore
+from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
+from cbr_common.db import models
+from cbr_common.errors import JobFailed
+from cbr_common.inventory import GIB
+from cbr_common.operations import outbox
+from cbr_common.operations.registry import job
+from cbr_common.operations.runner import JobContext, complete_operation, fail_operation
+from cbr_common.statemachine import transition
+
+CAPACITY_CODE = 'BackupService.6402'
+GROUP_FAILED_CODE = 'BackupService.6403'
+SNAPSHOT_GONE_CODE = 'BackupService.6404'
+FINAL = ('SUCCESS', 'FAIL')
+PROGRESS_INTERVAL = 0.5  # seconds between two progress writes of one job
+
+
+class _ProgressReporter:
+    """Writes a job's progress (whole percent) at most every PROGRESS_INTERVAL seconds.
+
+    After the first batch it passes ``fault_point``, once, so tests can hold a job that
+    has moved some of its blocks.
+    """
+
+    def __init__(self, ctx: JobContext, start: int = 0, end: int = 99, *,
+                 fault_point: str) -> None:
+        self.ctx = ctx
+        self.start, self.end = start, end
+        self.fault_point: str | None = fault_point
+        self.written = -1
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = self.start + (self.end - self.start) * done // max(total, 1)
+        now = clock.monotonic()
+        if percent != self.written and (now - self.last >= PROGRESS_INTERVAL or done == total):
+            self.ctx.set_progress(percent)
+            self.written, self.last = percent, now
+        if self.fault_point is not None:
+            point, self.fault_point = self.fault_point, None
+            faults.hit(point)
+
+
+def _fail_backup(session: Session, backup: models.Backup, reason: str,
+                 operation_id: str) -> None:
+    """Put a backup in ``error``; a committed one gives its chunk references back first."""
+    if backup.status == 'available' and backup.manifest is not None:
+        manifest = Manifest.decode(backup.manifest)
+        chunk_index.drop_references(session, backup.vault_id, manifest.distinct_digests())
+        backup.manifest = None
+    if backup.status in ('protecting', 'available'):
+        transition(session, backup, 'error', entity_type='backup', reason=reason,
+                   operation_id=operation_id)
+        backup.fail_reason = reason
+
+
+# -- one device ------------------------------------------------------------------------------
+def _group_operation(session: Session, params: dict) -> models.Operation | None:
+    """The consistency group's operation of a disk backup job, locked; None if alone."""
+    group_id = params.get('group_operation_id')
+    if group_id is None:
+        return None
+    return session.execute(select(models.Operation).where(models.Operation.id == group_id)
+                           .with_for_update()).scalar_one()
+
+
+def _fail_device_backup(session: Session, operation: models.Operation, reason: str) -> None:
+    chunk_index.release_pins(session, operation.id)
+    group = _group_operation(session, operation.params)
+    backup = session.get(models.Backup, operation.params['backup_id'])
+    if backup is not None:
+        _fail_backup(session, backup, reason, operation.id)
+    if group is not None and group.status not in FINAL:
+        what = backup.resource_id if backup is not None else 'a disk'
+        fail_operation(session, group, 'backup of disk %s failed: %s' % (what, reason),
+                       operation.error_code or GROUP_FAILED_CODE)
+
+
+def _base_backup(session: Session, backup: models.Backup,
+                 snapshot: Snapshot) -> models.Backup | None:
+    """The backup to be incremental to: the resource's latest one in the vault (B4)."""
+    if backup.full_requested:
+        return None
+    return session.execute(
+        select(models.Backup)
+        .where(models.Backup.vault_id == backup.vault_id,
+               models.Backup.resource_id == backup.resource_id,
+               models.Backup.status.in_(('available', 'restoring')),
+               models.Backup.manifest.is_not(None),
+               models.Backup.device_size == snapshot.size,
+               models.Backup.generation <= snapshot.generation)
+        .order_by(models.Backup.generation.desc()).limit(1)).scalar_one_or_none()
+
+
+def _take_snapshot(volumes: VolumeStore, backup: models.Backup) -> Snapshot:
+    if backup.snapshot_token is None:
+        return volumes.snapshot([backup.resource_id])[backup.resource_id]
+    snapshot = volumes.snapshot_of(backup.resource_id)
+    if snapshot is None or snapshot.token != backup.snapshot_token:
+        raise JobFailed('the snapshot of %s taken for this backup was replaced'
+                        % backup.resource_id, SNAPSHOT_GONE_CODE)
+    return snapshot
+
+
+def _check_group(session: Session, params: dict) -> None:
+    group = _group_operation(session, params)
+    if group is not None and group.status == 'FAIL':
+        raise JobFailed('the server backup failed: %s' % group.fail_reason, GROUP_FAILED_CODE)
+
+
+@job('backupDevice', on_failure=_fail_device_backup)
+def backup_device(ctx: JobContext) -> None:
+    faults.hit('backup.start')
+    volumes = VolumeStore.from_config()
+    with ctx.transaction() as session:
+        _check_group(session, ctx.params)
+        chunk_index.release_pins(session, ctx.operation_id)
+        backup = session.get(models.Backup, ctx.params['backup_id'])
+        vault = session.get(models.Vault, backup.vault_id)
+        if backup.parent_id is None and vaults.capacity_used_up(session, vault):
+            raise JobFailed('vault capacity used up', CAPACITY_CODE)  # rule B6
+    snapshot = _take_snapshot(volumes, backup)
+    with ctx.transaction() as session:
+        backup = session.get(models.Backup, ctx.params['backup_id'])
+        base = _base_backup(session, backup, snapshot)
+        base_manifest = Manifest.decode(base.manifest) if base is not None else None
+        if base_manifest is not None:
+            chunk_index.pin_existing(session, backup.vault_id, ctx.operation_id,
+                                     base_manifest.distinct_digests())
+        backup.snapshot_token, backup.generation = snapshot.token, snapshot.generation
+        backup.device_size = snapshot.size
+        backup.base_backup_id = base.id if base is not None else None
+        backup.incremental = base is not None
+        vault_id, key_id = backup.vault_id, backup.key_id
+        since = base.generation if base is not None else 0
+    faults.hit('backup.transfer')
+    blocks = volumes.snapshot_changed_blocks(snapshot, since)
+    transfer = BackupTransfer(volumes, chunk_store(), vault_id=vault_id,
+                              operation_id=ctx.operation_id, key_id=key_id,
+                              transaction=ctx.transaction)
+    result = transfer.run(snapshot, base_manifest, blocks,
+                          _ProgressReporter(ctx, fault_point='backup.batch'), ctx.check)
+    faults.hit('backup.commit')
+    with ctx.finishing() as session:
+        group = _group_operation(session, ctx.params)
+        if group is not None and group.status == 'FAIL':
+            raise JobFailed('the server backup failed: %s' % group.fail_reason,
+                            GROUP_FAILED_CODE)
+        backup = session.get(models.Backup, ctx.params['backup_id'])
+        freed = chunk_index.settle(session, vault_id, ctx.operation_id,
+                                   result.manifest.distinct_digests())
+        chunk_index.mark_stored(session, vault_id, result.uploaded)
+        backup.manifest = result.manifest.encode()
+        backup.added_bytes = result.added_bytes
+        backup.protected_at = clock.now()
+        transition(session, backup, 'available', entity_type='backup',
+                   operation_id=ctx.operation_id)
+        if group is not None:
+            _advance_group(session, group)
+    gc.collect(vault_id, freed)
+
+
+def _advance_group(session: Session, group: models.Operation) -> None:
+    """After one disk committed: update the group's progress, commit it when all are in."""
+    server_backup = session.get(models.Backup, group.params['backup_id'])
+    children = server_backup.children
+    done = sum(1 for child in children if child.status == 'available')
+    group.progress = 100 * done // len(children)
+    if done == len(children):
+        server_backup.added_bytes = sum(child.added_bytes for child in children)
+        server_backup.incremental = all(child.incremental for child in children)
+        server_backup.protected_at = clock.now()
+        transition(session, server_backup, 'available', entity_type='backup',
+                   operation_id=group.id)
+        complete_operation(session, group)
+
+
+# -- a server's consistency group --------------------------------------------------------
+def _fail_server_backup(session: Session, operation: models.Operation, reason: str) -> None:
+    server_backup = session.get(models.Backup, operation.params['backup_id'])
+    if server_backup is None:
+        return
+    for child in server_backup.children:
+        if child.status == 'available' or child.operation_id is None:
+            _fail_backup(session, child, reason, operation.id)
+    _fail_backup(session, server_backup, reason, operation.id)
+
+
+@job('backupServer', on_failure=_fail_server_backup)
+def backup_server(ctx: JobContext) -> None:
+    faults.hit('backup.group_start')
+    volumes = VolumeStore.from_config()
+    with ctx.transaction() as session:
+        server_backup = session.get(models.Backup, ctx.params['backup_id'])
+        if vaults.capacity_used_up(session, session.get(models.Vault, server_backup.vault_id)):
+            raise JobFailed('vault capacity used up', CAPACITY_CODE)  # rule B6
+        disks = [child.resource_id for child in server_backup.children]
+    snapshots = volumes.snapshot(disks)  # one instant for every disk (rule C3)
+    faults.hit('backup.group_handoff')
+    with ctx.transaction() as session:
+        children = []
+        for child in session.get(models.Backup, ctx.params['backup_id']).children:
+            child.snapshot_token = snapshots[child.resource_id].token
+            operation = outbox.create(session, project_id=ctx.project_id,
+                                      job_type='backupDevice',
+                                      params={'backup_id': child.id,
+                                              'group_operation_id': ctx.operation_id},
+                                      entities={'backup_id': child.id,
+                                                'resource_id': child.resource_id})
+            child.operation_id = operation.id
+            children.append(operation.id)
+        ctx.hand_off(session)
+    outbox.dispatch(children)
+
+
+# -- restore -----------------------------------------------------------------------------------
+def _settle_targets(session: Session, operation: models.Operation, *, failed: str | None) -> None:
+    backup = session.get(models.Backup, operation.params['backup_id'])
+    if backup is not None and backup.status == 'restoring':
+        transition(session, backup, 'available', entity_type='backup',
+                   operation_id=operation.id)
+    for target_id, previous in operation.params['target_states'].items():
+        volume = session.get(models.Volume, target_id)
+        if volume is None:
+            continue
+        if volume.status == 'restoring-backup':
+            transition(session, volume, 'error_restoring' if failed else previous,
+                       entity_type='volume', operation_id=operation.id, reason=failed)
+        elif volume.status == 'creating' and failed:
+            transition(session, volume, 'error', entity_type='volume',
+                       operation_id=operation.id, reason=failed)
+
+
+def _fail_restore(session: Session, operation: models.Operation, reason: str) -> None:
+    _settle_targets(session, operation, failed=reason)
+
+
+def _create_targets(ctx: JobContext, volumes: VolumeStore) -> None:
+    """Create-disk-from-backup: make the new disks' storage, then ``available`` and
+    ``restoring-backup`` (rule R4), before the restore writes them."""
+    with ctx.transaction() as session:
+        created = [session.get(models.Volume, target_id)
+                   for target_id in ctx.params['targets'].values()]
+        sizes = {volume.id: volume.size for volume in created if volume.status == 'creating'}
+    for volume_id, size in sizes.items():
+        volumes.create(volume_id, size * GIB)
+    with ctx.transaction() as session:
+        for volume_id in sizes:
+            volume = session.get(models.Volume, volume_id)
+            for status in ('available', 'restoring-backup'):
+                transition(session, volume, status, entity_type='volume',
+                           operation_id=ctx.operation_id)
+
+
+@job('restoreBackup', on_failure=_fail_restore)
+def restore_backup(ctx: JobContext) -> None:
+    faults.hit('restore.start')
+    volumes, chunks = VolumeStore.from_config(), chunk_store()
+    if ctx.params.get('create_targets'):
+        _create_targets(ctx, volumes)
+    with ctx.transaction() as session:
+        backup = session.get(models.Backup, ctx.params['backup_id'])
+        plans = []
+        for device in backup.children or [backup]:
+            manifest = Manifest.decode(device.manifest)
+            keys = chunk_index.object_keys(session, device.vault_id,
+                                           manifest.distinct_digests())
+            plans.append((manifest, keys, device.key_id, ctx.params['targets'][device.resource_id]))
+    for index, (manifest, keys, key_id, target_id) in enumerate(plans):
+        reporter = _ProgressReporter(ctx, 99 * index // len(plans),
+                                     99 * (index + 1) // len(plans), fault_point='restore.batch')
+        restore(volumes, chunks, manifest, keys, key_id, target_id, reporter, ctx.check)
+    with ctx.finishing() as session:
+        _settle_targets(session, session.get(models.Operation, ctx.operation_id), failed=None)
+
+
+# -- delete ------------------------------------------------------------------------------------
+def _fail_delete(session: Session, operation: models.Operation, reason: str) -> None:
+    backup = session.get(models.Backup, operation.params['backup_id'])
+    if backup is not None and backup.status == 'deleting':
+        transition(session, backup, 'error', entity_type='backup', reason=reason,
+                   operation_id=operation.id)
+        backup.fail_reason = reason
+
+
+@job('deleteBackup', on_failure=_fail_delete)
+def delete_backup(ctx: JobContext) -> None:
+    faults.hit('backup.delete')
+    released: dict[str, set[bytes]] = {}
+    with ctx.finishing() as session:
+        backup = session.get(models.Backup, ctx.params['backup_id'])
+        if backup is None:
+            return
+        for device in [*backup.children, backup]:
+            if device.manifest is not None:
+                digests = Manifest.decode(device.manifest).distinct_digests()
+                chunk_index.drop_references(session, device.vault_id, digests)
+                released.setdefault(device.vault_id, set()).update(digests)
+            if device.status != 'deleting':
+                transition(session, device, 'deleting', entity_type='backup',
+                           operation_id=ctx.operation_id)
+            transition(session, device, 'deleted', entity_type='backup',
+                       operation_id=ctx.operation_id)
+            session.delete(device)
+            session.flush()
+    faults.hit('backup.gc')
+    for vault_id, digests in released.items():
+        gc.collect(vault_id, digests)
+

@@ -1,0 +1,166 @@
+"""Moving blocks: from a device snapshot into the chunk store, and from a manifest onto a device.
+
+Work goes in batches of :data:`BATCH_BLOCKS` blocks through a pool of
+``[chunk_store] transfer_threads`` threads (reading, SHA-256, AES-GCM and object I/O all
+release the GIL), with at most two batches per thread in flight, so memory stays bounded
+whatever the device size.  Each backup batch pins its chunks in its own transaction
+before it uploads anything (:func:`chunk_index.claim`).
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import ContextManager, TypeVar
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from tenacity import retry, retry_if_exception_type, stop_after_attempt
+
+from cbr_common.config import CONF
+from cbr_common.dataplane import chunk_index, crypto
+from cbr_common.dataplane.chunk_store import ChunkStore
+from cbr_common.dataplane.manifest import Manifest
+from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
+
+BATCH_BLOCKS = 64
+Transaction = Callable[[], ContextManager[Session]]
+Progress = Callable[[int, int], None]
+"""Called with (blocks done, blocks in all) after each batch."""
+T = TypeVar('T')
+R = TypeVar('R')
+
+
+@dataclass
+class BackupResult:
+    """What a backup transfer produced."""
+
+    manifest: Manifest
+    added_bytes: int = 0
+    uploaded: set[bytes] = field(default_factory=set)
+
+
+@dataclass
+class _BatchResult:
+    changes: dict[int, bytes | None]
+    added_bytes: int
+    uploaded: set[bytes]
+
+
+def _in_batches(blocks: Sequence[int]) -> list[Sequence[int]]:
+    return [blocks[i:i + BATCH_BLOCKS] for i in range(0, len(blocks), BATCH_BLOCKS)]
+
+
+def _pipelined(work: Callable[[T], R], items: Iterable[T], check: Callable[[], None]
+               ) -> Iterator[tuple[T, R]]:
+    """``work(item)`` on the pool, results in order, at most two items per thread in flight."""
+    threads = CONF.chunk_store.transfer_threads
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix='transfer') as pool:
+        pending: list[tuple[T, Future[R]]] = []
+        try:
+            for item in items:
+                check()
+                pending.append((item, pool.submit(work, item)))
+                if len(pending) >= 2 * threads:
+                    first, future = pending.pop(0)
+                    yield first, future.result()
+            while pending:
+                first, future = pending.pop(0)
+                yield first, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+class BackupTransfer:
+    """Backs up the given blocks of a snapshot into a vault, on top of a base manifest."""
+
+    def __init__(self, volumes: VolumeStore, chunks: ChunkStore, *, vault_id: str,
+                 operation_id: str, key_id: str | None, transaction: Transaction) -> None:
+        self.volumes = volumes
+        self.chunks = chunks
+        self.vault_id = vault_id
+        self.operation_id = operation_id
+        self.key_id = key_id
+        self.transaction = transaction
+
+    def run(self, snapshot: Snapshot, base: Manifest | None, blocks: Sequence[int],
+            progress: Progress, check: Callable[[], None]) -> BackupResult:
+        """Read ``blocks`` of ``snapshot``; the result's manifest is ``base`` updated."""
+        result = BackupResult(base or Manifest(snapshot.size, snapshot.block_size))
+        changes: dict[int, bytes | None] = {}
+        done = 0
+        work = functools.partial(self._batch, snapshot)
+        for batch, outcome in _pipelined(work, _in_batches(blocks), check):
+            changes.update(outcome.changes)
+            result.added_bytes += outcome.added_bytes
+            result.uploaded |= outcome.uploaded
+            done += len(batch)
+            progress(done, len(blocks))
+        result.manifest = result.manifest.updated(changes)
+        return result
+
+    def _batch(self, snapshot: Snapshot, blocks: Sequence[int]) -> _BatchResult:
+        contents = self.volumes.read_snapshot(snapshot, blocks)
+        changes: dict[int, bytes | None] = {}
+        plain: dict[bytes, bytes] = {}
+        for block, data in zip(blocks, contents):
+            if data.count(0) == len(data):
+                changes[block] = None
+                continue
+            digest = bytes.fromhex(crypto.chunk_id(data, self.key_id))
+            changes[block] = digest
+            plain[digest] = data
+        claimed = self._claim(plain)
+        uploaded = {digest for digest, claim in claimed.items() if claim.upload}
+        for digest in sorted(uploaded):
+            self.chunks.put(claimed[digest].key,
+                            crypto.seal(plain[digest], self.key_id, digest.hex()))
+        added = sum(len(plain[digest]) for digest, claim in claimed.items() if claim.new)
+        return _BatchResult(changes, added, uploaded)
+
+    # another job inserting the same new chunk, or a deadlock the database broke: again
+    @retry(retry=retry_if_exception_type((IntegrityError, OperationalError)),
+           stop=stop_after_attempt(5), reraise=True)
+    def _claim(self, plain: dict[bytes, bytes]) -> dict[bytes, chunk_index.Claimed]:
+        if not plain:
+            return {}
+        with self.transaction() as session:
+            return chunk_index.claim(
+                session, self.vault_id, self.operation_id,
+                {digest: len(data) for digest, data in plain.items()},
+                {digest: crypto.stored_size(len(data), self.key_id)
+                 for digest, data in plain.items()})
+
+
+def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest, keys: dict[bytes, str],
+            key_id: str | None, target_id: str, progress: Progress,
+            check: Callable[[], None]) -> None:
+    """Make the first ``manifest.size`` bytes of ``target_id`` exactly the backup's bytes.
+
+    Blocks the manifest lists get their chunk; blocks it does not list but the target
+    has data in get zeros; the target's blocks past the backup's size are not touched.
+    """
+    source_blocks = manifest.block_count
+    zeros = {block for block in volumes.allocated_blocks(target_id) if block < source_blocks}
+    blocks = sorted(zeros | set(manifest.blocks))
+
+    def write_batch(batch: Sequence[int]) -> None:
+        fetched: dict[bytes, bytes] = {}
+        writes: list[tuple[int, bytes | None]] = []
+        for block in batch:
+            digest = manifest.blocks.get(block)
+            if digest is None:
+                writes.append((block, None))
+                continue
+            if digest not in fetched:
+                fetched[digest] = crypto.unseal(chunks.get(keys[digest]), key_id, digest.hex())
+            writes.append((block, fetched[digest]))
+        volumes.write_blocks(target_id, writes)
+
+    done = 0
+    for batch, _ in _pipelined(write_batch, _in_batches(blocks), check):
+        done += len(batch)
+        progress(done, len(blocks))
+

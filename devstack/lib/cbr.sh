@@ -64,6 +64,15 @@ write_config() {
         [[ -z $CBR_API_WORKERS ]] || echo "workers = $CBR_API_WORKERS"
         [[ -z $CBR_API_THREADS ]] || echo "threads = $CBR_API_THREADS"
         echo "public_endpoint = $API_ENDPOINT"
+        if [[ -n $CBR_S3_ENDPOINT ]]; then
+            echo
+            echo "[chunk_store]"
+            echo "backend = s3"
+            echo "s3_endpoint_url = $(_conf_value "$CBR_S3_ENDPOINT")"
+            echo "s3_bucket = $(_conf_value "$CBR_S3_BUCKET")"
+            [[ -z $CBR_S3_ACCESS_KEY ]] || echo "s3_access_key_id = $(_conf_value "$CBR_S3_ACCESS_KEY")"
+            [[ -z $CBR_S3_SECRET_KEY ]] || echo "s3_secret_access_key = $(_conf_value "$CBR_S3_SECRET_KEY")"
+        fi
         if [[ -n $CBR_WORKER_CONCURRENCY ]]; then
             echo
             echo "[worker]"

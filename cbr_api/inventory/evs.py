@@ -16,7 +16,6 @@ blueprint = Blueprint('evs', __name__)
 errors.use_style(blueprint, 'evs')
 
 
-
 class VolumeOption(BaseModel):
     """``volume`` of the create request."""
 

@@ -330,4 +330,3 @@ def delete_backup(ctx: JobContext) -> None:
     faults.hit('backup.gc')
     for vault_id, digests in released.items():
         gc.collect(vault_id, digests)
-

@@ -101,4 +101,3 @@ def sweep(store: ChunkStore | None = None) -> SweepReport:
     if report.freed_chunks or report.orphan_objects or report.released_operations:
         LOG.info('chunk sweep: %s', report)
     return report
-

@@ -163,4 +163,3 @@ def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest, keys: 
     for batch, _ in _pipelined(write_batch, _in_batches(blocks), check):
         done += len(batch)
         progress(done, len(blocks))
-

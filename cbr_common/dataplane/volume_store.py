@@ -63,8 +63,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import ctypes
-import errno
 import fcntl
 import hashlib
 import itertools
@@ -75,11 +73,11 @@ import re
 import struct
 import sys
 from array import array
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypedDict
 
 from cbr_common.config import CONF
-from cbr_common.dataplane import snapshot_file
+from cbr_common.dataplane import snapshot_file, sparse_io
 from cbr_common.dataplane.snapshot_file import Snapshot, SnapshotFiles, SnapshotGone
 from cbr_common.errors import InvalidInput, NotFound, WrongState
 
@@ -100,8 +98,6 @@ _COPY_BLOCKS = 256
 """Most blocks preserved by one read and one write (16 MiB at 64 KiB blocks)."""
 _ZERO_CHUNK = bytes(DIGEST_CHUNK)
 _DEVICE_ID = re.compile(r'[A-Za-z0-9][A-Za-z0-9_-]{0,127}')
-_FALLOC_FL_KEEP_SIZE = 0x01
-_FALLOC_FL_PUNCH_HOLE = 0x02
 
 
 class Checksum(TypedDict):
@@ -122,19 +118,19 @@ class _Table:
 
     def read(self, start: int, stop: int) -> array:
         """The entries of blocks ``start`` to ``stop`` (exclusive), in one read."""
-        entries = array('Q', _pread_all(self.fd, (stop - start) * _ENTRY.size,
-                                        self._offset(start)))
+        raw = sparse_io.pread_all(self.fd, (stop - start) * _ENTRY.size, self._offset(start))
+        entries = array('Q', raw)
         if sys.byteorder == 'big':
             entries.byteswap()
         return entries
 
     def store(self, blocks: Iterable[int], entry_of: Callable[[int], int]) -> None:
         """Set the entries of ascending ``blocks`` to ``entry_of(block)``, a write per run."""
-        for start, stop in _runs(blocks):
+        for start, stop in sparse_io.runs(blocks):
             entries = array('Q', map(entry_of, range(start, stop)))
             if sys.byteorder == 'big':
                 entries.byteswap()
-            _pwrite_all(self.fd, entries.tobytes(), self._offset(start))
+            sparse_io.pwrite_all(self.fd, entries.tobytes(), self._offset(start))
 
     def lookup(self, blocks: Sequence[int]) -> dict[int, int]:
         """The entries of ascending ``blocks``: one read per window of the table holding any."""
@@ -151,9 +147,9 @@ class _Table:
     def written(self) -> Iterator[tuple[int, int]]:
         """(block, entry) for every entry in the file's data extents (the rest are 0)."""
         extents = ((max(start, self.header_size) - self.header_size, stop - self.header_size)
-                   for start, stop in _data_extents(self.fd, self._offset(self.n_blocks))
+                   for start, stop in sparse_io.data_extents(self.fd, self._offset(self.n_blocks))
                    if stop > self.header_size)
-        for first, stop in _unit_runs(extents, _ENTRY.size):
+        for first, stop in sparse_io.unit_runs(extents, _ENTRY.size):
             for start in range(first, stop, _MAX_ENTRIES_PER_READ):
                 yield from enumerate(self.read(start, min(start + _MAX_ENTRIES_PER_READ, stop)),
                                      start)
@@ -211,10 +207,10 @@ class _Device:
 
     def copy_blocks(self, fd: int, blocks: Iterable[int]) -> None:
         """Copy the image's ascending ``blocks`` into ``fd`` at the same offsets, in runs."""
-        for start, stop in _runs(blocks):
+        for start, stop in sparse_io.runs(blocks):
             for first in range(start, stop, _COPY_BLOCKS):
                 offset, length = self.byte_range(first, min(first + _COPY_BLOCKS, stop))
-                _pwrite_all(fd, _pread_all(self.img_fd, length, offset), offset)
+                sparse_io.pwrite_all(fd, sparse_io.pread_all(self.img_fd, length, offset), offset)
 
     def read_blocks(self, blocks: Sequence[int],
                     fd_of: Callable[[int], int | None]) -> list[bytes]:
@@ -223,9 +219,9 @@ class _Device:
         One read per run of neighbouring blocks from the same file.
         """
         found: list[bytes] = []
-        for fd, start, stop in _keyed_runs(blocks, fd_of):
+        for fd, start, stop in sparse_io.keyed_runs(blocks, fd_of):
             offset, length = self.byte_range(start, stop)
-            data = bytes(length) if fd is None else _pread_all(fd, length, offset)
+            data = bytes(length) if fd is None else sparse_io.pread_all(fd, length, offset)
             found += [data[at:at + self.block_size] for at in range(0, length, self.block_size)]
         return found
 
@@ -287,8 +283,9 @@ class VolumeStore:
                 self._check_existing_size(device_id, size_bytes)
                 return
             n_blocks = math.ceil(size_bytes / self.block_size)
-            _create_file(self._path(device_id, 'cbt'), _HEADER.size + n_blocks * _ENTRY.size,
-                         _HEADER.pack(_MAGIC, self.block_size, 0))
+            sparse_io.create_file(self._path(device_id, 'cbt'),
+                                  _HEADER.size + n_blocks * _ENTRY.size,
+                                  _HEADER.pack(_MAGIC, self.block_size, 0))
             self._install(device_id, 'img', size_bytes)
 
     def delete(self, device_id: str) -> None:
@@ -319,7 +316,7 @@ class VolumeStore:
             first = offset // self.block_size
             last = (offset + len(data) - 1) // self.block_size
             device.begin_change(range(first, last + 1))
-            _pwrite_all(device.img_fd, data, offset)
+            sparse_io.pwrite_all(device.img_fd, data, offset)
 
     def write_blocks(self, device_id: str, blocks: Sequence[tuple[int, bytes | None]]) -> None:
         """Write whole blocks (the restore path), all in one new write generation.
@@ -335,20 +332,20 @@ class VolumeStore:
                 return
             payloads = dict(blocks)
             device.begin_change(list(payloads))
-            for has_data, start, stop in _keyed_runs(
+            for has_data, start, stop in sparse_io.keyed_runs(
                     payloads, lambda block: payloads[block] is not None):
                 offset, length = device.byte_range(start, stop)
                 if has_data:
-                    _pwrite_all(device.img_fd, b''.join(payloads[block]
-                                                        for block in range(start, stop)), offset)
+                    data = b''.join(payloads[block] for block in range(start, stop))
+                    sparse_io.pwrite_all(device.img_fd, data, offset)
                 else:
-                    _zero_range(device.img_fd, offset, length)
+                    sparse_io.zero_range(device.img_fd, offset, length)
 
     def read(self, device_id: str, offset: int, length: int) -> bytes:
         """``length`` bytes from ``offset``; never-written ranges read as zeros."""
         with self._open(device_id, fcntl.LOCK_SH) as device:
             device.check_range(offset, length, length_field='length')
-            return _pread_all(device.img_fd, length, offset)
+            return sparse_io.pread_all(device.img_fd, length, offset)
 
     def fill(self, device_id: str, seed: int, fraction: float) -> int:
         """Write pseudo-random data over ``round(fraction * blocks)`` blocks; bytes written.
@@ -375,7 +372,7 @@ class VolumeStore:
         data, not the device size.  ``allocated_bytes`` is the length of the data extents.
         """
         with self._open(device_id, fcntl.LOCK_SH) as device:
-            extents = list(_data_extents(device.img_fd, device.size))
+            extents = list(sparse_io.data_extents(device.img_fd, device.size))
             digest = hashlib.sha256(_ENTRY.pack(device.size))
             for index, chunk in _nonzero_chunks(device, extents):
                 digest.update(_ENTRY.pack(index))
@@ -399,8 +396,8 @@ class VolumeStore:
     def allocated_blocks(self, device_id: str) -> list[int]:
         """Blocks overlapping the image's data extents, ascending (holes are skipped)."""
         with self._open(device_id, fcntl.LOCK_SH) as device:
-            extents = _data_extents(device.img_fd, device.size)
-            return [block for first, stop in _unit_runs(extents, self.block_size)
+            extents = sparse_io.data_extents(device.img_fd, device.size)
+            return [block for first, stop in sparse_io.unit_runs(extents, self.block_size)
                     for block in range(first, stop)]
 
     # -- snapshots ------------------------------------------------------------------------
@@ -480,7 +477,7 @@ class VolumeStore:
                 return
             try:
                 fcntl.flock(fd, mode)
-                if _is_current(fd, path):
+                if sparse_io.is_current(fd, path):
                     yield True
                     return
             finally:
@@ -531,7 +528,7 @@ class VolumeStore:
     def _install(self, device_id: str, suffix: str, size: int, header: bytes = b'') -> None:
         """Build ``<id>.<suffix>`` as ``<id>.<suffix>.tmp``, then rename it into place."""
         staging = self._path(device_id, suffix + '.tmp')
-        _create_file(staging, size, header)
+        sparse_io.create_file(staging, size, header)
         os.replace(staging, self._path(device_id, suffix))
 
     def _unlink(self, device_id: str, suffixes: Iterable[str]) -> None:
@@ -548,8 +545,8 @@ class VolumeStore:
     def _fill_block(self, device: _Device, seed: int, block: int) -> int:
         offset = block * self.block_size
         length = min(self.block_size, device.size - offset)
-        _pwrite_all(device.img_fd, random.Random('%d:%d' % (seed, block)).randbytes(length),
-                    offset)
+        data = random.Random('%d:%d' % (seed, block)).randbytes(length)
+        sparse_io.pwrite_all(device.img_fd, data, offset)
         return length
 
 
@@ -558,133 +555,13 @@ def _check_since(since_generation: int) -> None:
         raise InvalidInput('since_generation must not be negative', field='since_generation')
 
 
-# -- file helpers ---------------------------------------------------------------------------
-def _is_current(fd: int, path: str) -> bool:
-    """Whether ``path`` still names the file open as ``fd`` (it was not deleted meanwhile)."""
-    try:
-        named = os.stat(path)
-    except FileNotFoundError:
-        return False
-    opened = os.fstat(fd)
-    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
-
-
-def _create_file(path: str, size: int, header: bytes = b'') -> None:
-    """Create (or empty) ``path`` as ``header`` followed by zeros up to ``size``, sparsely."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        _pwrite_all(fd, header, 0)
-        os.ftruncate(fd, size)
-    finally:
-        os.close(fd)
-
-
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view, offset = view[written:], offset + written
-
-
-def _pread_all(fd: int, length: int, offset: int) -> bytes:
-    parts = []
-    while length > 0:
-        part = os.pread(fd, length, offset)
-        if not part:
-            break
-        parts.append(part)
-        length, offset = length - len(part), offset + len(part)
-    return b''.join(parts) + bytes(length)
-
-
-def _load_fallocate() -> Callable[[int, int, int, int], int] | None:
-    """The C library's 64-bit ``fallocate`` (Linux), or None where there is none."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    fallocate = getattr(libc, 'fallocate64', None) or getattr(libc, 'fallocate', None)
-    if fallocate is not None:
-        fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
-        fallocate.restype = ctypes.c_int
-    return fallocate
-
-
-_FALLOCATE = _load_fallocate()
-
-
-def _punch_hole(fd: int, offset: int, length: int) -> bool:
-    """Deallocate a byte range, which then reads as zeros; False where that is unsupported."""
-    if _FALLOCATE is None:
-        return False
-    if _FALLOCATE(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EOPNOTSUPP, errno.ENOSYS):
-        return False
-    raise OSError(code, os.strerror(code))
-
-
-def _zero_range(fd: int, offset: int, length: int) -> None:
-    """Make a byte range read as zeros: punch it out, else overwrite the data in it."""
-    if _punch_hole(fd, offset, length):
-        return
-    zeros = memoryview(_ZERO_CHUNK)
-    for start, stop in _data_extents(fd, offset + length, offset):
-        for at in range(start, stop, len(zeros)):
-            _pwrite_all(fd, zeros[:stop - at], at)
-
-
-def _data_extents(fd: int, end: int, start: int = 0) -> Iterator[tuple[int, int]]:
-    """``[start, stop)`` of every data extent of the file in ``[start, end)`` (SEEK_DATA/HOLE)."""
-    position = start
-    while position < end:
-        try:
-            first = max(os.lseek(fd, position, os.SEEK_DATA), position)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                return
-            raise
-        if first >= end:
-            return
-        position = min(os.lseek(fd, first, os.SEEK_HOLE), end)
-        yield first, position
-
-
-def _unit_runs(extents: Iterable[tuple[int, int]], unit: int) -> Iterator[tuple[int, int]]:
-    """``[first, stop)`` unit indexes overlapping ascending byte extents, never twice."""
-    next_unit = 0
-    for start, stop in extents:
-        first = max(start // unit, next_unit)
-        last = (stop - 1) // unit
-        if last >= first:
-            yield first, last + 1
-            next_unit = last + 1
-
-
-def _keyed_runs(indexes: Iterable[int], key: Callable[[int], Hashable]
-                ) -> Iterator[tuple[Hashable, int, int]]:
-    """Indexes, in their order, grouped into (key, start, stop) runs of consecutive values.
-
-    A run also ends where ``key(index)`` changes.
-    """
-    for (value, _), group in itertools.groupby(
-            enumerate(indexes), key=lambda pair: (key(pair[1]), pair[1] - pair[0])):
-        members = [index for _, index in group]
-        yield value, members[0], members[-1] + 1
-
-
-def _runs(indexes: Iterable[int]) -> Iterator[tuple[int, int]]:
-    """Ascending indexes grouped into ``[start, stop)`` runs of consecutive values."""
-    return ((start, stop) for _, start, stop in _keyed_runs(indexes, lambda _: None))
-
-
 def _nonzero_chunks(device: _Device, extents: list[tuple[int, int]]
                     ) -> Iterator[tuple[int, bytes]]:
     """(index, bytes) of every 64 KiB chunk in the extents that is not all zeros."""
-    for first, stop in _unit_runs(extents, DIGEST_CHUNK):
+    for first, stop in sparse_io.unit_runs(extents, DIGEST_CHUNK):
         for index in range(first, stop):
             offset = index * DIGEST_CHUNK
-            chunk = _pread_all(device.img_fd, min(DIGEST_CHUNK, device.size - offset), offset)
+            length = min(DIGEST_CHUNK, device.size - offset)
+            chunk = sparse_io.pread_all(device.img_fd, length, offset)
             if chunk != _ZERO_CHUNK[:len(chunk)]:
                 yield index, chunk

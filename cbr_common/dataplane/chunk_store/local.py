@@ -9,7 +9,6 @@ of a process, not of the machine.  Files are private to the user the services ru
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import tempfile

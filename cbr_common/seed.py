@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from cbr_common import clock, identity
 from cbr_common.auth import ADMIN_ROLE, MEMBER_ROLE
 from cbr_common.config import CONF
+from cbr_common.dataplane import gc
 from cbr_common.dataplane.volume_store import VolumeStore
 from cbr_common.db import changes, models
 from cbr_common.db.engine import session_scope
@@ -108,12 +109,13 @@ def credentials_document(projects: list[dict[str, Any]], admin: dict[str, Any]) 
             'domain': CONF.identity.domain_name, 'projects': projects, 'admin': admin}
 
 
-_WIPED = (models.VolumeAttachment, models.Server, models.Volume, models.Share,
+_WIPED = (models.ChunkPin, models.Chunk, models.Backup, models.Vault,
+          models.VolumeAttachment, models.Server, models.Volume, models.Share,
           models.Operation, models.StatusEvent, models.Fault, models.SimClock)
 
 
 def reset() -> None:
-    """Wipe every resource, job, fault and clock setting, then seed again.
+    """Wipe every resource, backup, job, fault and clock setting, then seed again.
 
     Identities (projects, users, AK/SK pairs, tokens) stay: they are what seeding would
     create again.  The clock returns to real time.
@@ -128,5 +130,6 @@ def reset() -> None:
     store = VolumeStore.from_config()
     for device_id in devices:
         store.delete(device_id)
+    gc.sweep()  # no chunk row is left, so every stored chunk goes
     clock.CLOCK.invalidate()
     seed()

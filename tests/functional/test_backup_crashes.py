@@ -155,3 +155,15 @@ def test_a_disk_lost_in_a_server_backup_fails_the_group_and_releases_its_work(cr
         retry = backups.wait(backups.submit(requests.request_backup, vault, server))
         assert retry['status'] == 'SUCCESS', retry
         assert _clean_after_sweep(backups)['chunks'] == 2 * 64
+
+
+def test_reset_frees_every_backup_and_chunk(crash_stack):
+    backups = crash_stack()
+    with backups.attached():
+        vault, disk = backups.vault(VOLUME), _disk_with_data(backups)
+        assert backups.wait(backups.submit(requests.request_backup, vault, disk))['status'] \
+            == 'SUCCESS'
+        assert backups.manage_json('chunks', 'audit')['chunks'] == 6 * 16
+        assert backups.stack.admin().post('/sim/v1/reset').status_code == 200
+        report = backups.manage_json('chunks', 'audit')
+        assert report['clean'] and report['chunks'] == 0

@@ -1,6 +1,6 @@
 """The local chunk store: one file per object below a folder, the key being its path.
 
-``put`` writes a temporary file ``.tmp-<writer pid>-<random>`` next to the object and
+``put`` writes a temporary file ``.tmp-<writer pid>-<n>`` next to the object and
 renames it into place, so a reader sees the whole object or none.  A process killed half
 way leaves only its temporary file: :meth:`LocalChunkStore.keys` never lists it (no key
 segment starts with a dot) and :meth:`LocalChunkStore.remove_leftovers` deletes it once no
@@ -9,17 +9,20 @@ of a process, not of the machine.  Files are private to the user the services ru
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 
 from cbr_common.dataplane.chunk_store.base import (ChunkMissing, ChunkStore, check_key,
                                                    check_prefix)
+from cbr_common.dataplane.sparse_io import pwrite_all
 
 _TEMP_PREFIX = '.tmp-'
 _TEMP_NAME = re.compile(r'\.tmp-([1-9][0-9]{0,8})-')
 _ABSENT = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+_COUNTER = itertools.count()
 
 
 class LocalChunkStore(ChunkStore):
@@ -33,8 +36,10 @@ class LocalChunkStore(ChunkStore):
         path = self._path(key)
         descriptor, temporary = _temporary_file(os.path.dirname(path))
         try:
-            with os.fdopen(descriptor, 'wb') as out:
-                out.write(data)
+            try:
+                pwrite_all(descriptor, data, 0)
+            finally:
+                os.close(descriptor)
             os.replace(temporary, path)
         except BaseException:
             _unlink(temporary)
@@ -83,13 +88,20 @@ class LocalChunkStore(ChunkStore):
 
 
 def _temporary_file(folder: str) -> tuple[int, str]:
-    """An open, new, uniquely named temporary file in ``folder`` (made when missing)."""
-    prefix = '%s%d-' % (_TEMP_PREFIX, os.getpid())
-    try:
-        return tempfile.mkstemp(prefix=prefix, dir=folder)
-    except FileNotFoundError:
-        os.makedirs(folder, exist_ok=True)
-        return tempfile.mkstemp(prefix=prefix, dir=folder)
+    """An open, new, uniquely named temporary file in ``folder`` (made when missing).
+
+    The name is the writer's pid and a per-process counter (``next`` on it is atomic
+    under the GIL); ``O_EXCL`` still refuses a name left by an earlier process of the
+    same pid, and the next number is tried.
+    """
+    while True:
+        path = os.path.join(folder, '%s%d-%d' % (_TEMP_PREFIX, os.getpid(), next(_COUNTER)))
+        try:
+            return os.open(path, _TEMP_FLAGS, 0o600), path
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
+            continue
 
 
 def _files(folder: str, relative: str) -> Iterator[tuple[str, os.DirEntry[str]]]:

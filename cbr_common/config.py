@@ -124,7 +124,7 @@ chunk_store_opts = [
                help='Access key of the S3 store; unset uses boto3\'s usual credential chain.'),
     cfg.StrOpt('s3_secret_access_key', default=None, secret=True,
                help='Secret key of the S3 store.'),
-    cfg.IntOpt('transfer_threads', default=4, min=1,
+    cfg.IntOpt('transfer_threads', default=3, min=1,
                help='Threads per job that hash, encrypt and move chunks in parallel.'),
     cfg.IntOpt('gc_interval', default=60, min=1,
                help='Seconds between two garbage-collection sweeps of the leading scheduler: '

@@ -173,7 +173,6 @@ def backup_device(ctx: JobContext) -> None:
         backup = session.get(models.Backup, ctx.params['backup_id'])
         freed = chunk_index.settle(session, vault_id, ctx.operation_id,
                                    result.manifest.distinct_digests())
-        chunk_index.mark_stored(session, vault_id, result.uploaded)
         backup.manifest = result.manifest.encode()
         backup.added_bytes = result.added_bytes
         backup.protected_at = clock.now()
@@ -287,13 +286,14 @@ def restore_backup(ctx: JobContext) -> None:
         plans = []
         for device in backup.children or [backup]:
             manifest = Manifest.decode(device.manifest)
-            keys = chunk_index.object_keys(session, device.vault_id,
+            places = chunk_index.locations(session, device.vault_id,
                                            manifest.distinct_digests())
-            plans.append((manifest, keys, device.key_id, ctx.params['targets'][device.resource_id]))
-    for index, (manifest, keys, key_id, target_id) in enumerate(plans):
+            plans.append((manifest, places, device.key_id,
+                          ctx.params['targets'][device.resource_id]))
+    for index, (manifest, places, key_id, target_id) in enumerate(plans):
         reporter = _ProgressReporter(ctx, 99 * index // len(plans),
                                      99 * (index + 1) // len(plans), fault_point='restore.batch')
-        restore(volumes, chunks, manifest, keys, key_id, target_id, reporter, ctx.check)
+        restore(volumes, chunks, manifest, places, key_id, target_id, reporter, ctx.check)
     with ctx.finishing() as session:
         _settle_targets(session, session.get(models.Operation, ctx.operation_id), failed=None)
 

@@ -1,29 +1,33 @@
-"""The chunk index: which chunks each vault holds, and who references them.
+"""The chunk index: which chunks each vault holds, where, and who references them.
 
 One ``chunks`` row per (vault, digest).  Its ``refs`` is the number of committed backups
-whose manifest holds the digest plus the pins of running jobs.  Every function here
-works inside the caller's transaction, so a reference and the change that needs it
-commit together.
+whose manifest holds the digest plus the pins of running jobs.  Chunks are stored in
+packs: each batch of a job writes the chunks it must store as one object of the chunk
+store.  Every function here works inside the caller's transaction, so a reference and
+the change that needs it commit together.
 
 The protocol that keeps the store consistent whatever crashes:
 
 * a job pins every chunk it will reference *before* it uploads or relies on it
-  (:func:`claim`, :func:`pin_existing`); a new digest gets its row (and its unique
-  object ``token``) in that same transaction, so no object is ever written without a row;
+  (:func:`claim`, :func:`pin_existing`); in that same transaction a new digest gets its
+  row and the batch's pack its ``packs`` row, so no object is ever written without a row;
+* after the pack is written, :func:`store_pack` records where each chunk is and marks it
+  ``stored``; a chunk that another job was still storing is stored by whichever job
+  finishes first, and a stored chunk never moves, so its location is always written;
 * the job's commit turns its pins into the manifest's references (:func:`settle`); its
   failure gives them back (:func:`release_pins`);
 * garbage collection frees only rows at ``refs = 0``, re-checked under the row lock, and
-  deletes their objects after the commit (see :mod:`cbr_common.dataplane.gc`).
+  packs whose job has ended and in which no chunk lives (see
+  :mod:`cbr_common.dataplane.gc`).
 Rows are locked in digest order, so two jobs claiming overlapping chunks never deadlock.
 """
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cbr_common.db import models
@@ -35,18 +39,26 @@ BATCH = 500
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """A chunk pinned by a job: its object key, whether the job must upload it, and
-    whether the job's claim created it (so its bytes are new to the vault)."""
+class Claim:
+    """The outcome of a batch's claim: chunks it must write into its pack, and chunks
+    that are new to the vault (their bytes count as added by the job)."""
+
+    upload: frozenset[bytes]
+    new: frozenset[bytes]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a stored chunk's sealed bytes are."""
 
     key: str
-    upload: bool
-    new: bool
+    offset: int
+    length: int
 
 
-def object_key(vault_id: str, digest_hex: str, token: str) -> str:
-    """Key of a chunk's object in the chunk store."""
-    return '%s/%s/%s.%s' % (vault_id, digest_hex[:2], digest_hex, token)
+def pack_key(vault_id: str, token: str) -> str:
+    """Key of a pack's object in the chunk store."""
+    return '%s/packs/%s' % (vault_id, token)
 
 
 def batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
@@ -61,17 +73,25 @@ def batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
         yield batch
 
 
-def _rows(session: Session, vault_id: str, digests_hex: Collection[str], *,
-          lock: bool = False) -> dict[str, models.Chunk]:
+def _rows(session: Session, vault_id: str,
+          digests_hex: Collection[str]) -> dict[str, models.Chunk]:
     found: dict[str, models.Chunk] = {}
     for batch in batches(sorted(digests_hex)):
         query = (select(models.Chunk)
-                 .where(models.Chunk.vault_id == vault_id, models.Chunk.digest.in_(batch))
-                 .order_by(models.Chunk.digest))
-        if lock:
-            query = query.with_for_update()
+                 .where(models.Chunk.vault_id == vault_id, models.Chunk.digest.in_(batch)))
         found.update((row.digest, row) for row in session.execute(query).scalars())
     return found
+
+
+def _stored_flags(session: Session, vault_id: str, digests_hex: Collection[str]) -> dict[str, bool]:
+    """digest -> stored, of the chunks that exist among ``digests_hex``, locked."""
+    flags: dict[str, bool] = {}
+    for batch in batches(sorted(digests_hex)):
+        flags.update(session.execute(
+            select(models.Chunk.digest, models.Chunk.stored)
+            .where(models.Chunk.vault_id == vault_id, models.Chunk.digest.in_(batch))
+            .order_by(models.Chunk.digest).with_for_update()).all())
+    return flags
 
 
 def _adjust(session: Session, vault_id: str, deltas: Mapping[bytes, int]) -> int:
@@ -97,31 +117,45 @@ def _add_pin(session: Session, vault_id: str, operation_id: str,
                                 digests=b''.join(digests)))
 
 
-def claim(session: Session, vault_id: str, operation_id: str, sizes: Mapping[bytes, int],
-          stored_sizes: Mapping[bytes, int]) -> dict[bytes, Claimed]:
-    """Pin every chunk of ``sizes`` (digest -> plain size) for the job.
+def claim(session: Session, vault_id: str, operation_id: str, pack: str,
+          sizes: Mapping[bytes, tuple[int, int]]) -> Claim:
+    """Pin every chunk of ``sizes`` (digest -> (plain size, stored size)) for the job.
 
-    A known chunk gets one more reference; the job uploads it only if no job has
-    finished storing it yet.  An unknown one gets a new row (one reference, a new
-    token) and must be uploaded.  A concurrent job inserting the same new digest makes
-    the transaction fail with an integrity error: the caller runs it again.
+    A known chunk gets one more reference; the job stores it in its pack only if no job
+    has stored it yet.  An unknown one gets a new row with one reference and must be
+    stored.  When anything must be, the pack ``pack`` is registered.  A concurrent job
+    inserting the same new digest makes the transaction fail with an integrity error:
+    the caller runs it again.
     """
-    existing = _rows(session, vault_id, [d.hex() for d in sizes], lock=True)
-    claimed: dict[bytes, Claimed] = {}
-    for digest in sorted(sizes):
-        row = existing.get(digest.hex())
-        new = row is None
-        if new:
-            row = models.Chunk(vault_id=vault_id, digest=digest.hex(), token=uuid.uuid4().hex,
-                               plain_size=sizes[digest], stored_size=stored_sizes[digest],
-                               refs=0, stored=False)
-            session.add(row)
-        claimed[digest] = Claimed(object_key(vault_id, row.digest, row.token), not row.stored,
-                                  new)
-    session.flush()
+    stored = _stored_flags(session, vault_id, [d.hex() for d in sizes])
+    new = sorted(digest for digest in sizes if digest.hex() not in stored)
+    upload = set(new) | {digest for digest in sizes if stored.get(digest.hex()) is False}
+    if new:
+        session.execute(insert(models.Chunk), [
+            {'vault_id': vault_id, 'digest': digest.hex(), 'plain_size': sizes[digest][0],
+             'stored_size': sizes[digest][1], 'refs': 0, 'stored': False}
+            for digest in new])
+    if upload:
+        session.execute(insert(models.Pack), [{'token': pack, 'vault_id': vault_id,
+                                               'operation_id': operation_id}])
     _adjust(session, vault_id, dict.fromkeys(sizes, 1))
     _add_pin(session, vault_id, operation_id, sizes)
-    return claimed
+    return Claim(frozenset(upload), frozenset(new))
+
+
+def store_pack(session: Session, vault_id: str, pack: str,
+               layout: Mapping[bytes, tuple[int, int]]) -> None:
+    """After pack ``pack`` was written: its chunks (digest -> (offset, length)) that are
+    not stored yet are now stored there."""
+    table = models.Chunk.__table__
+    statement = (update(table)
+                 .where(table.c.vault_id == vault_id, table.c.digest == bindparam('key'),
+                        table.c.stored.is_(False))
+                 .values(stored=True, pack=pack, pack_offset=bindparam('at'),
+                         stored_size=bindparam('length')))
+    session.connection().execute(statement, [
+        {'key': digest.hex(), 'at': offset, 'length': length}
+        for digest, (offset, length) in sorted(layout.items())])
 
 
 def pin_existing(session: Session, vault_id: str, operation_id: str,
@@ -178,26 +212,19 @@ def settle(session: Session, vault_id: str, operation_id: str,
     return {digest for digest, delta in deltas.items() if delta < 0}
 
 
-def mark_stored(session: Session, vault_id: str, digests: Iterable[bytes]) -> None:
-    """Record that these chunks' objects are written, so other jobs need not upload them."""
-    for batch in batches(sorted(d.hex() for d in digests)):
-        session.execute(update(models.Chunk)
-                        .where(models.Chunk.vault_id == vault_id,
-                               models.Chunk.digest.in_(batch))
-                        .values(stored=True).execution_options(synchronize_session=False))
-
-
 def drop_references(session: Session, vault_id: str, digests: Collection[bytes]) -> None:
     """One reference less on each chunk (a manifest that no longer counts)."""
     _adjust(session, vault_id, dict.fromkeys(digests, -1))
 
 
-def object_keys(session: Session, vault_id: str,
-                digests: Collection[bytes]) -> dict[bytes, str]:
-    """digest -> object key of the chunks a manifest refers to; all must exist."""
+def locations(session: Session, vault_id: str,
+              digests: Collection[bytes]) -> dict[bytes, Location]:
+    """Where the chunks a manifest refers to are; every one must be stored."""
     rows = _rows(session, vault_id, [d.hex() for d in digests])
-    if len(rows) != len(digests):
+    stored = {digest: row for digest, row in rows.items() if row.stored}
+    if len(stored) != len(digests):
         raise WrongState('%d chunks of the backup are missing from vault %s'
-                         % (len(digests) - len(rows), vault_id))
-    return {bytes.fromhex(hex_digest): object_key(vault_id, hex_digest, row.token)
-            for hex_digest, row in rows.items()}
+                         % (len(digests) - len(stored), vault_id))
+    return {bytes.fromhex(digest): Location(pack_key(vault_id, row.pack), row.pack_offset,
+                                            row.stored_size)
+            for digest, row in stored.items()}

@@ -1,16 +1,19 @@
 """Garbage collection of backup chunks: free what nothing references, and nothing else.
 
 :func:`collect` frees given chunks of a vault if their ``refs`` is 0, re-checked under
-the row lock, and deletes their objects after the commit (a crash in between leaves an
-object without a row, which the sweep removes).  :func:`sweep`, run by the leading
-scheduler every ``[chunk_store] gc_interval`` seconds and by ``cbr-manage gc``:
+the row lock, then deletes the vault's packs that no chunk lives in any more and whose
+job has ended (a running job may still store chunks in its packs).  A pack's row goes
+before its object, so a crash in between leaves an object without a row, which the
+sweep removes.  :func:`sweep`, run by the leading scheduler every
+``[chunk_store] gc_interval`` seconds and by ``cbr-manage chunks gc``:
 
 1. gives back the pins of operations that ended without giving them back;
-2. frees every chunk at ``refs = 0``;
-3. deletes every object whose row is gone or names another token.  Listing happens
-   before reading the rows, and a row is always committed before its object is written,
-   so an object listed without its row can only be garbage: its token is unique and
-   will never be used again.
+2. frees every chunk at ``refs = 0`` and every pack left empty;
+3. deletes every object without a pack row.  Listing happens before reading the rows,
+   and a pack's row is always committed before its object is written, so an object
+   listed without its row can only be garbage: its token is unique and never reused.
+
+Space is reclaimed a pack at a time: a pack stays while any chunk in it is referenced.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from cbr_common.dataplane import chunk_index
 from cbr_common.dataplane.chunk_store import ChunkStore, from_config
@@ -35,12 +38,38 @@ class SweepReport:
 
     released_operations: int = 0
     freed_chunks: int = 0
+    freed_packs: int = 0
     orphan_objects: int = 0
 
 
-def collect(vault_id: str, digests: Collection[bytes], store: ChunkStore | None = None) -> int:
-    """Free the chunks among ``digests`` that no backup or job references; returns how many."""
-    freed: list[str] = []
+def _live_operations():
+    return select(models.Operation.id).where(
+        models.Operation.status.not_in(FINAL_OPERATION_STATES))
+
+
+def empty_packs(vault_id: str | None = None):
+    """The query of packs that may go: their job has ended and no chunk lives in them."""
+    query = select(models.Pack).where(
+        models.Pack.operation_id.not_in(_live_operations()),
+        ~exists().where(models.Chunk.vault_id == models.Pack.vault_id,
+                        models.Chunk.pack == models.Pack.token))
+    return query if vault_id is None else query.where(models.Pack.vault_id == vault_id)
+
+
+def _free_packs(store: ChunkStore, vault_id: str | None = None) -> int:
+    with session_scope() as session:
+        packs = session.execute(empty_packs(vault_id).order_by(models.Pack.token)
+                                .with_for_update()).scalars().all()
+        keys = [chunk_index.pack_key(pack.vault_id, pack.token) for pack in packs]
+        for pack in packs:
+            session.delete(pack)
+    if keys:
+        store.delete(keys)
+    return len(keys)
+
+
+def _free_chunks(vault_id: str, digests: Collection[bytes]) -> int:
+    freed = 0
     for batch in chunk_index.batches(sorted(d.hex() for d in digests)):
         with session_scope() as session:
             rows = session.execute(
@@ -49,20 +78,24 @@ def collect(vault_id: str, digests: Collection[bytes], store: ChunkStore | None 
                        models.Chunk.refs == 0)
                 .order_by(models.Chunk.digest).with_for_update()).scalars().all()
             for row in rows:
-                freed.append(chunk_index.object_key(vault_id, row.digest, row.token))
                 session.delete(row)
-    if freed:
-        (store or from_config()).delete(freed)
-    return len(freed)
+            freed += len(rows)
+    return freed
+
+
+def collect(vault_id: str, digests: Collection[bytes], store: ChunkStore | None = None) -> int:
+    """Free the chunks among ``digests`` that nothing references, and the packs left
+    empty in the vault; returns how many chunks were freed."""
+    freed = _free_chunks(vault_id, digests)
+    _free_packs(store or from_config(), vault_id)
+    return freed
 
 
 def _release_abandoned_pins() -> int:
     with session_scope() as session:
-        live = select(models.Operation.id).where(
-            models.Operation.status.not_in(FINAL_OPERATION_STATES))
         abandoned = session.execute(
             select(models.ChunkPin.operation_id).distinct()
-            .where(models.ChunkPin.operation_id.not_in(live))).scalars().all()
+            .where(models.ChunkPin.operation_id.not_in(_live_operations()))).scalars().all()
         for operation_id in abandoned:
             chunk_index.release_pins(session, operation_id)
     return len(abandoned)
@@ -81,9 +114,8 @@ def _unreferenced() -> dict[str, list[bytes]]:
 def _remove_orphans(store: ChunkStore) -> int:
     listed = list(store.keys())
     with read_scope() as session:
-        live = {chunk_index.object_key(vault_id, digest, token) for vault_id, digest, token
-                in session.execute(select(models.Chunk.vault_id, models.Chunk.digest,
-                                          models.Chunk.token))}
+        live = {chunk_index.pack_key(vault_id, token) for vault_id, token
+                in session.execute(select(models.Pack.vault_id, models.Pack.token))}
     orphans = [key for key in listed if key not in live]
     if orphans:
         store.delete(orphans)
@@ -96,8 +128,9 @@ def sweep(store: ChunkStore | None = None) -> SweepReport:
     store = store or from_config()
     report = SweepReport(released_operations=_release_abandoned_pins())
     for vault_id, digests in _unreferenced().items():
-        report.freed_chunks += collect(vault_id, digests, store)
+        report.freed_chunks += _free_chunks(vault_id, digests)
+    report.freed_packs = _free_packs(store)
     report.orphan_objects = _remove_orphans(store)
-    if report.freed_chunks or report.orphan_objects or report.released_operations:
+    if any(vars(report).values()):
         LOG.info('chunk sweep: %s', report)
     return report

@@ -2,16 +2,20 @@
 
 Work goes in batches of :data:`BATCH_BLOCKS` blocks through a pool of
 ``[chunk_store] transfer_threads`` threads (reading, SHA-256, AES-GCM and object I/O all
-release the GIL), with at most two batches per thread in flight, so memory stays bounded
-whatever the device size.  Each backup batch pins its chunks in its own transaction
-before it uploads anything (:func:`chunk_index.claim`).
+release the GIL), with at most one batch per thread and one more in flight, so memory
+stays bounded whatever the device size.  Each backup batch pins its chunks in its own transaction
+before it writes anything (:func:`chunk_index.claim`), then writes the chunks it must
+store as one object, a pack, and records where they are (:func:`chunk_index.store_pack`).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ContextManager, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -24,7 +28,7 @@ from cbr_common.dataplane.chunk_store import ChunkStore
 from cbr_common.dataplane.manifest import Manifest
 from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
 
-BATCH_BLOCKS = 64
+BATCH_BLOCKS = 128
 Transaction = Callable[[], ContextManager[Session]]
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks in all) after each batch."""
@@ -38,14 +42,12 @@ class BackupResult:
 
     manifest: Manifest
     added_bytes: int = 0
-    uploaded: set[bytes] = field(default_factory=set)
 
 
 @dataclass
 class _BatchResult:
     changes: dict[int, bytes | None]
     added_bytes: int
-    uploaded: set[bytes]
 
 
 def _in_batches(blocks: Sequence[int]) -> list[Sequence[int]]:
@@ -54,7 +56,7 @@ def _in_batches(blocks: Sequence[int]) -> list[Sequence[int]]:
 
 def _pipelined(work: Callable[[T], R], items: Iterable[T], check: Callable[[], None]
                ) -> Iterator[tuple[T, R]]:
-    """``work(item)`` on the pool, results in order, at most two items per thread in flight."""
+    """``work(item)`` on the pool, results in order, at most ``threads + 1`` in flight."""
     threads = CONF.chunk_store.transfer_threads
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix='transfer') as pool:
         pending: list[tuple[T, Future[R]]] = []
@@ -62,7 +64,7 @@ def _pipelined(work: Callable[[T], R], items: Iterable[T], check: Callable[[], N
             for item in items:
                 check()
                 pending.append((item, pool.submit(work, item)))
-                if len(pending) >= 2 * threads:
+                if len(pending) > threads:
                     first, future = pending.pop(0)
                     yield first, future.result()
             while pending:
@@ -84,6 +86,7 @@ class BackupTransfer:
         self.operation_id = operation_id
         self.key_id = key_id
         self.transaction = transaction
+        self._writing = threading.Lock()
 
     def run(self, snapshot: Snapshot, base: Manifest | None, blocks: Sequence[int],
             progress: Progress, check: Callable[[], None]) -> BackupResult:
@@ -95,7 +98,6 @@ class BackupTransfer:
         for batch, outcome in _pipelined(work, _in_batches(blocks), check):
             changes.update(outcome.changes)
             result.added_bytes += outcome.added_bytes
-            result.uploaded |= outcome.uploaded
             done += len(batch)
             progress(done, len(blocks))
         result.manifest = result.manifest.updated(changes)
@@ -112,31 +114,47 @@ class BackupTransfer:
             digest = bytes.fromhex(crypto.chunk_id(data, self.key_id))
             changes[block] = digest
             plain[digest] = data
-        claimed = self._claim(plain)
-        uploaded = {digest for digest, claim in claimed.items() if claim.upload}
-        for digest in sorted(uploaded):
-            self.chunks.put(claimed[digest].key,
-                            crypto.seal(plain[digest], self.key_id, digest.hex()))
-        added = sum(len(plain[digest]) for digest, claim in claimed.items() if claim.new)
-        return _BatchResult(changes, added, uploaded)
+        token = uuid.uuid4().hex
+        claim = self._claim(token, plain)
+        if claim.upload:
+            self._write_pack(token, {digest: plain[digest] for digest in claim.upload})
+        return _BatchResult(changes, sum(len(plain[digest]) for digest in claim.new))
+
+    def _write_pack(self, token: str, chunks: dict[bytes, bytes]) -> None:
+        """Seal the chunks into one object, write it, then record where each one is."""
+        parts, layout, offset = [], {}, 0
+        for digest in sorted(chunks):
+            sealed = crypto.seal(chunks[digest], self.key_id, digest.hex())
+            parts.append(sealed)
+            layout[digest] = (offset, len(sealed))
+            offset += len(sealed)
+        self.chunks.put(chunk_index.pack_key(self.vault_id, token), b''.join(parts))
+        with self._write_transaction() as session:
+            chunk_index.store_pack(session, self.vault_id, token, layout)
+
+    @contextlib.contextmanager
+    def _write_transaction(self) -> Iterator[Session]:
+        """The job's transaction, one thread at a time: threads queue on a lock here
+        rather than poll for the database's write lock."""
+        with self._writing, self.transaction() as session:
+            yield session
 
     # another job inserting the same new chunk, or a deadlock the database broke: again
     @retry(retry=retry_if_exception_type((IntegrityError, OperationalError)),
            stop=stop_after_attempt(5), reraise=True)
-    def _claim(self, plain: dict[bytes, bytes]) -> dict[bytes, chunk_index.Claimed]:
+    def _claim(self, token: str, plain: dict[bytes, bytes]) -> chunk_index.Claim:
         if not plain:
-            return {}
-        with self.transaction() as session:
+            return chunk_index.Claim(frozenset(), frozenset())
+        with self._write_transaction() as session:
             return chunk_index.claim(
-                session, self.vault_id, self.operation_id,
-                {digest: len(data) for digest, data in plain.items()},
-                {digest: crypto.stored_size(len(data), self.key_id)
+                session, self.vault_id, self.operation_id, token,
+                {digest: (len(data), crypto.stored_size(len(data), self.key_id))
                  for digest, data in plain.items()})
 
 
-def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest, keys: dict[bytes, str],
-            key_id: str | None, target_id: str, progress: Progress,
-            check: Callable[[], None]) -> None:
+def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest,
+            places: dict[bytes, chunk_index.Location], key_id: str | None, target_id: str,
+            progress: Progress, check: Callable[[], None]) -> None:
     """Make the first ``manifest.size`` bytes of ``target_id`` exactly the backup's bytes.
 
     Blocks the manifest lists get their chunk; blocks it does not list but the target
@@ -155,7 +173,9 @@ def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest, keys: 
                 writes.append((block, None))
                 continue
             if digest not in fetched:
-                fetched[digest] = crypto.unseal(chunks.get(keys[digest]), key_id, digest.hex())
+                place = places[digest]
+                stored = chunks.get_range(place.key, place.offset, place.length)
+                fetched[digest] = crypto.unseal(stored, key_id, digest.hex())
             writes.append((block, fetched[digest]))
         volumes.write_blocks(target_id, writes)
 

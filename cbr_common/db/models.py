@@ -287,19 +287,34 @@ class Chunk(Base):
     """A stored block of backup data in one vault, counted by its references.
 
     ``refs`` counts the committed backups whose manifest holds the chunk plus the pins of
-    running jobs (:class:`ChunkPin`); a chunk at 0 may be freed.  The object lives in the
-    chunk store under a key that includes ``token``, unique to this row, so an object
-    left by an earlier row of the same digest can never be taken for this one.
+    running jobs (:class:`ChunkPin`); a chunk at 0 may be freed.  Once ``stored``, its
+    sealed bytes are ``stored_size`` bytes at ``pack_offset`` in the object of pack ``pack``.
     """
 
     __tablename__ = 'chunks'
     vault_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    token: Mapped[str] = mapped_column(String(32))
     plain_size: Mapped[int] = mapped_column(Integer)
     stored_size: Mapped[int] = mapped_column(Integer)
     refs: Mapped[int] = mapped_column(Integer)
     stored: Mapped[bool] = mapped_column(Boolean, default=False)
+    pack: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    pack_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index('ix_chunks_pack', 'vault_id', 'pack'),)
+
+
+class Pack(Base):
+    """One object of the chunk store: the chunks one batch of a job stored together.
+
+    The row is committed before the object is written, so an object without a row is
+    garbage; the row goes once its job has ended and no chunk lives in the pack.
+    """
+
+    __tablename__ = 'packs'
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vault_id: Mapped[str] = mapped_column(String(36))
+    operation_id: Mapped[str] = mapped_column(String(32), index=True)
 
 
 class ChunkPin(Base):

@@ -66,6 +66,16 @@ def test_getting_a_missing_object_raises_chunk_missing(store):
     with pytest.raises(ChunkMissing) as caught:
         store.get(chunk_key())
     assert isinstance(caught.value, NotFound) and caught.value.status == 404
+    with pytest.raises(ChunkMissing):
+        store.get_range(chunk_key(), 0, 10)
+
+
+@pytest.mark.parametrize('offset, length', [(0, 1), (65536, 65536 + 28), (3 * MIB - 5, 5),
+                                            (3 * MIB - 5, 100)])
+def test_get_range_returns_exactly_that_part(store, offset, length):
+    key, data = chunk_key(), os.urandom(3 * MIB)
+    store.put(key, data)
+    assert store.get_range(key, offset, length) == data[offset:offset + length]
 
 
 def test_delete_removes_present_keys_and_ignores_missing_ones(store):

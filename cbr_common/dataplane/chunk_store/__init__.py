@@ -1,7 +1,7 @@
 """The chunk store: where backup chunks live, in a local folder or an S3-compatible store.
 
 Objects are opaque and immutable, named by keys such as
-``<vault_id>/<2 hex>/<64 hex digest>.<32 hex token>``.  :func:`from_config` gives the store
+``<vault_id>/packs/<32 hex token>`` (a pack of chunks).  :func:`from_config` gives the store
 ``[chunk_store] backend`` selects: :class:`LocalChunkStore` (``local``) or
 ``S3ChunkStore`` (``s3``, in :mod:`cbr_common.dataplane.chunk_store.s3`).
 """

@@ -62,6 +62,11 @@ class ChunkStore(abc.ABC):
         """The stored bytes; :class:`ChunkMissing` when there is no such object."""
 
     @abc.abstractmethod
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``offset`` (fewer at its end);
+        :class:`ChunkMissing` when there is no such object."""
+
+    @abc.abstractmethod
     def delete(self, keys: Iterable[str]) -> int:
         """Remove the objects (missing ones are fine); returns how many keys were given."""
 

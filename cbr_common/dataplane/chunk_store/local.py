@@ -9,10 +9,12 @@ of a process, not of the machine.  Files are private to the user the services ru
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from cbr_common.dataplane.chunk_store.base import (ChunkMissing, ChunkStore, check_key,
                                                    check_prefix)
@@ -47,12 +49,23 @@ class LocalChunkStore(ChunkStore):
 
     def get(self, key: str) -> bytes:
         """The file's bytes; :class:`ChunkMissing` when it does not exist."""
+        with self._opened(key) as source:
+            return source.read()
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """One ``pread`` of the file."""
+        with self._opened(key) as source:
+            return os.pread(source.fileno(), length, offset)
+
+    @contextlib.contextmanager
+    def _opened(self, key: str) -> Iterator[BinaryIO]:
         try:
-            with open(self._path(key), 'rb') as source:
-                return source.read()
+            source = open(self._path(key), 'rb')
         except _ABSENT:
             raise ChunkMissing('chunk object %s is missing from %s' % (key, self.describe()),
                                field='key') from None
+        with source:
+            yield source
 
     def delete(self, keys: Iterable[str]) -> int:
         """Unlink each file (every key is checked before any is removed); returns how many

@@ -65,8 +65,16 @@ class S3ChunkStore(ChunkStore):
 
     def get(self, key: str) -> bytes:
         """One GetObject; :class:`ChunkMissing` on NoSuchKey."""
+        return self._get(key)
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """One ranged GetObject."""
+        return self._get(key, Range='bytes=%d-%d' % (offset, offset + length - 1))
+
+    def _get(self, key: str, **options: str) -> bytes:
         try:
-            reply = self._client.get_object(Bucket=self._bucket(), Key=self._name(key))
+            reply = self._client.get_object(Bucket=self._bucket(), Key=self._name(key),
+                                            **options)
         except self._client.exceptions.NoSuchKey:
             raise ChunkMissing('chunk object %s is missing from %s' % (key, self.describe()),
                                field='key') from None

@@ -29,13 +29,25 @@ def upgrade() -> None:
     op.create_table('chunks',
     sa.Column('vault_id', sa.String(length=36), nullable=False),
     sa.Column('digest', sa.String(length=64), nullable=False),
-    sa.Column('token', sa.String(length=32), nullable=False),
     sa.Column('plain_size', sa.Integer(), nullable=False),
     sa.Column('stored_size', sa.Integer(), nullable=False),
     sa.Column('refs', sa.Integer(), nullable=False),
     sa.Column('stored', sa.Boolean(), nullable=False),
+    sa.Column('pack', sa.String(length=32), nullable=True),
+    sa.Column('pack_offset', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('vault_id', 'digest')
     )
+    with op.batch_alter_table('chunks', schema=None) as batch_op:
+        batch_op.create_index('ix_chunks_pack', ['vault_id', 'pack'], unique=False)
+
+    op.create_table('packs',
+    sa.Column('token', sa.String(length=32), nullable=False),
+    sa.Column('vault_id', sa.String(length=36), nullable=False),
+    sa.Column('operation_id', sa.String(length=32), nullable=False),
+    sa.PrimaryKeyConstraint('token')
+    )
+    with op.batch_alter_table('packs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_packs_operation_id'), ['operation_id'], unique=False)
     op.create_table('vaults',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=32), nullable=False),
@@ -102,6 +114,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_vaults_project_id'))
 
     op.drop_table('vaults')
+    with op.batch_alter_table('packs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_packs_operation_id'))
+
+    op.drop_table('packs')
+    with op.batch_alter_table('chunks', schema=None) as batch_op:
+        batch_op.drop_index('ix_chunks_pack')
+
     op.drop_table('chunks')
     with op.batch_alter_table('chunk_pins', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chunk_pins_operation_id'))

@@ -175,3 +175,24 @@ def test_a_running_backup_reports_its_progress(backups):
     assert held.status == 'RUNNING' and 0 < held.progress < 100
     assert backups.wait(operation_id)['status'] == 'SUCCESS'
     assert backups.operation(operation_id).progress == 100
+
+
+def test_disks_with_equal_data_backed_up_together_store_each_chunk_once(backups):
+    # rule: B5
+    vault = backups.vault(SERVER)
+    server, disks = backups.server([10, 10])
+    data = os.urandom(24 << 20)
+    for disk in disks:  # the two disk jobs race to store the same chunks
+        backups.volumes.write(disk, 0, data)
+    digest = backups.volumes.checksum(disks[0])['digest']
+    job = _backup(backups, vault, server)
+    with read_scope() as session:
+        usage = vaults.usage(session, session.get(models.Vault, vault))
+    assert usage.used_bytes == 24 << 20
+    report = backups.manage_json('chunks', 'audit')
+    assert report['consistent'] and not report['pinned'], report
+    targets = [backups.disk(), backups.disk()]
+    restore = backups.submit(requests.request_restore, job['entities']['backup_id'],
+                             dict(zip(disks, targets)))
+    assert backups.wait(restore)['status'] == 'SUCCESS'
+    assert [backups.volumes.checksum(t)['digest'] for t in targets] == [digest, digest]

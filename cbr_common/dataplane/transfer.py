@@ -5,12 +5,13 @@ Work goes in batches of :data:`BATCH_BLOCKS` blocks through a pool of
 release the GIL), with at most one batch per thread and one more in flight, so memory
 stays bounded whatever the device size.  Each backup batch pins its chunks in its own transaction
 before it writes anything (:func:`chunk_index.claim`), then writes the chunks it must
-store as one object, a pack, and records where they are (:func:`chunk_index.store_pack`).
+store as one object, a pack.  Where they are is recorded (:func:`chunk_index.store_pack`)
+by the job's next transaction, and all of them before :meth:`BackupTransfer.run` returns.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
+import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -87,6 +88,8 @@ class BackupTransfer:
         self.key_id = key_id
         self.transaction = transaction
         self._writing = threading.Lock()
+        self._written: queue.SimpleQueue[tuple[str, dict[bytes, tuple[int, int]]]] = \
+            queue.SimpleQueue()
 
     def run(self, snapshot: Snapshot, base: Manifest | None, blocks: Sequence[int],
             progress: Progress, check: Callable[[], None]) -> BackupResult:
@@ -100,15 +103,17 @@ class BackupTransfer:
             result.added_bytes += outcome.added_bytes
             done += len(batch)
             progress(done, len(blocks))
+        self._in_write_transaction(lambda session: None)
         result.manifest = result.manifest.updated(changes)
         return result
 
     def _batch(self, snapshot: Snapshot, blocks: Sequence[int]) -> _BatchResult:
         contents = self.volumes.read_snapshot(snapshot, blocks)
+        zeros = bytes(snapshot.block_size)
         changes: dict[int, bytes | None] = {}
         plain: dict[bytes, bytes] = {}
         for block, data in zip(blocks, contents):
-            if data.count(0) == len(data):
+            if data == (zeros if len(data) == len(zeros) else bytes(len(data))):
                 changes[block] = None
                 continue
             digest = bytes.fromhex(crypto.chunk_id(data, self.key_id))
@@ -121,7 +126,8 @@ class BackupTransfer:
         return _BatchResult(changes, sum(len(plain[digest]) for digest in claim.new))
 
     def _write_pack(self, token: str, chunks: dict[bytes, bytes]) -> None:
-        """Seal the chunks into one object, write it, then record where each one is."""
+        """Seal the chunks into one object and write it; where each one is gets recorded
+        by the job's next transaction (:meth:`_in_write_transaction`)."""
         parts, layout, offset = [], {}, 0
         for digest in sorted(chunks):
             sealed = crypto.seal(chunks[digest], self.key_id, digest.hex())
@@ -129,15 +135,26 @@ class BackupTransfer:
             layout[digest] = (offset, len(sealed))
             offset += len(sealed)
         self.chunks.put(chunk_index.pack_key(self.vault_id, token), b''.join(parts))
-        with self._write_transaction() as session:
-            chunk_index.store_pack(session, self.vault_id, token, layout)
+        self._written.put((token, layout))
 
-    @contextlib.contextmanager
-    def _write_transaction(self) -> Iterator[Session]:
-        """The job's transaction, one thread at a time: threads queue on a lock here
-        rather than poll for the database's write lock."""
-        with self._writing, self.transaction() as session:
-            yield session
+    def _in_write_transaction(self, work: Callable[[Session], R]) -> R:
+        """``work`` in a job transaction that first records the packs written so far.
+
+        One thread at a time: threads queue on a lock here rather than poll for the
+        database's write lock.  If the transaction fails, the records wait for the next.
+        """
+        written = []
+        while not self._written.empty():
+            written.append(self._written.get())
+        try:
+            with self._writing, self.transaction() as session:
+                for token, layout in written:
+                    chunk_index.store_pack(session, self.vault_id, token, layout)
+                return work(session)
+        except BaseException:
+            for record in written:
+                self._written.put(record)
+            raise
 
     # another job inserting the same new chunk, or a deadlock the database broke: again
     @retry(retry=retry_if_exception_type((IntegrityError, OperationalError)),
@@ -145,11 +162,10 @@ class BackupTransfer:
     def _claim(self, token: str, plain: dict[bytes, bytes]) -> chunk_index.Claim:
         if not plain:
             return chunk_index.Claim(frozenset(), frozenset())
-        with self._write_transaction() as session:
-            return chunk_index.claim(
-                session, self.vault_id, self.operation_id, token,
-                {digest: (len(data), crypto.stored_size(len(data), self.key_id))
-                 for digest, data in plain.items()})
+        sizes = {digest: (len(data), crypto.stored_size(len(data), self.key_id))
+                 for digest, data in plain.items()}
+        return self._in_write_transaction(lambda session: chunk_index.claim(
+            session, self.vault_id, self.operation_id, token, sizes))
 
 
 def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest,

@@ -44,7 +44,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -60,7 +59,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
+import common
+from common import REPO, BenchError, log, run_and_write
+
 BENCH_DIR = REPO / 'benchmarks'
 DEFAULT_OUTPUT = BENCH_DIR / 'results' / 'api_throughput.json'
 GOAL_RATIO = 0.5
@@ -71,19 +72,11 @@ KEEPALIVE = 30  # cbr_api/cmd.py sets gunicorn's keepalive to 30 s; the baseline
 CHILD_ENV = dict(os.environ)
 
 
-class BenchError(RuntimeError):
-    """A failure that ends the benchmark with a message rather than a traceback."""
-
-
 def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
 # -- small helpers -------------------------------------------------------------------------
-def log(message: str) -> None:
-    print('[%s] %s' % (time.strftime('%H:%M:%S'), message), flush=True)
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(('127.0.0.1', 0))
@@ -129,21 +122,9 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None)
 
 
 def machine() -> dict[str, Any]:
-    model = ''
-    with contextlib.suppress(OSError):
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                model = line.split(':', 1)[1].strip()
-                break
     wrk_version = subprocess.run(['wrk', '--version'], capture_output=True, text=True,
                                  env=CHILD_ENV).stdout.splitlines()
-    commit = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'],
-                            capture_output=True, text=True, env=CHILD_ENV).stdout.strip()
-    return {'cpu': model, 'cpus': os.cpu_count(), 'kernel': platform.release(),
-            'git_head': commit or None,
-            'python': platform.python_version(),
-            'wrk': wrk_version[0].strip() if wrk_version else '',
-            'loadavg_at_start': _loadavg()}
+    return {**common.machine(), 'wrk': wrk_version[0].strip() if wrk_version else ''}
 
 
 def group_cpu_ticks(pgid: int | None) -> dict[int, int] | None:
@@ -606,18 +587,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     MACHINE.update(machine())
-    try:
+
+    def run() -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix='cbr-bench-') as tmp:
-            result = benchmark(args, Path(tmp))
-    except BenchError as exc:
-        print('error: %s' % exc, file=sys.stderr)
-        return 1
-    report(result)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=1) + '\n')
-    print('wrote %s' % output)
-    return 1 if args.check and not result['goal']['met'] else 0
+            return benchmark(args, Path(tmp))
+
+    return run_and_write(run, report, args.output, lambda result: result['goal']['met'],
+                         args.check)
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ from cbr_common.config import CONF
 from cbr_common.dataplane.volume_store import VolumeStore
 from cbr_common.db import models
 from cbr_common.db.engine import session_scope
+from cbr_common.operations import FINAL_STATES
 
 HEARTBEAT_KEEP_SECONDS = 3600
 
@@ -20,7 +21,7 @@ def purge(days: int = 30) -> dict[str, int]:
     cutoff = clock.now() - dt.timedelta(days=days)
     with session_scope() as session:
         old = [row[0] for row in session.execute(
-            select(models.Operation.id).where(models.Operation.status.in_(('SUCCESS', 'FAIL')),
+            select(models.Operation.id).where(models.Operation.status.in_(FINAL_STATES),
                                               models.Operation.end_time < cutoff))]
         if old:
             session.execute(delete(models.StatusEvent)

@@ -27,7 +27,7 @@ from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
 from cbr_common.db import models
 from cbr_common.errors import JobFailed
 from cbr_common.inventory import GIB
-from cbr_common.operations import outbox
+from cbr_common.operations import FINAL_STATES, outbox
 from cbr_common.operations.registry import job
 from cbr_common.operations.runner import JobContext, complete_operation, fail_operation
 from cbr_common.statemachine import transition
@@ -35,7 +35,6 @@ from cbr_common.statemachine import transition
 CAPACITY_CODE = 'BackupService.6402'
 GROUP_FAILED_CODE = 'BackupService.6403'
 SNAPSHOT_GONE_CODE = 'BackupService.6404'
-FINAL = ('SUCCESS', 'FAIL')
 PROGRESS_INTERVAL = 0.5  # seconds between two progress writes of one job
 
 
@@ -94,7 +93,7 @@ def _fail_device_backup(session: Session, operation: models.Operation, reason: s
     backup = session.get(models.Backup, operation.params['backup_id'])
     if backup is not None:
         _fail_backup(session, backup, reason, operation.id)
-    if group is not None and group.status not in FINAL:
+    if group is not None and group.status not in FINAL_STATES:
         what = backup.resource_id if backup is not None else 'a disk'
         fail_operation(session, group, 'backup of disk %s failed: %s' % (what, reason),
                        operation.error_code or GROUP_FAILED_CODE)

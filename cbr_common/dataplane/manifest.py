@@ -15,7 +15,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cbr_common.errors import WrongState
@@ -55,11 +55,6 @@ class Manifest:
             else:
                 blocks[block] = digest
         return Manifest(self.size, self.block_size, blocks)
-
-    def items(self) -> Iterator[tuple[int, bytes]]:
-        """(block, digest) in block order."""
-        for block in sorted(self.blocks):
-            yield block, self.blocks[block]
 
     def encode(self) -> bytes:
         """The stored form (see the module doc)."""

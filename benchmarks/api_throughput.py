@@ -51,7 +51,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -70,10 +69,6 @@ KEEPALIVE = 30  # cbr_api/cmd.py sets gunicorn's keepalive to 30 s; the baseline
 
 # The environment every child process gets: the caller's, before HOME is swapped below.
 CHILD_ENV = dict(os.environ)
-
-
-def _terminate(signum, _frame):
-    raise SystemExit(128 + signum)
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -584,16 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which('wrk') is None:
         print('wrk is not installed; install it with: apt-get install -y wrk', file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
     MACHINE.update(machine())
-
-    def run() -> dict[str, Any]:
-        with tempfile.TemporaryDirectory(prefix='cbr-bench-') as tmp:
-            return benchmark(args, Path(tmp))
-
-    return run_and_write(run, report, args.output, lambda result: result['goal']['met'],
-                         args.check)
+    return run_and_write(lambda workdir: benchmark(args, workdir), 'cbr-bench-', report,
+                         args.output, lambda result: result['goal']['met'], args.check)
 
 
 if __name__ == '__main__':

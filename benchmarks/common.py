@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,11 +41,20 @@ def machine() -> dict[str, Any]:
             'loadavg_at_start': [round(x, 2) for x in os.getloadavg()]}
 
 
-def run_and_write(run: Callable[[], dict[str, Any]], report: Callable[[dict[str, Any]], None],
-                  out: str, met: Callable[[dict[str, Any]], bool], check: bool) -> int:
-    """Run the benchmark, print its report, write its JSON; the process's exit code."""
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_and_write(benchmark: Callable[[Path], dict[str, Any]], temp_prefix: str,
+                  report: Callable[[dict[str, Any]], None], out: str,
+                  met: Callable[[dict[str, Any]], bool], check: bool) -> int:
+    """Run ``benchmark`` in a temporary folder that is removed even on SIGTERM or SIGHUP,
+    print its report, write its JSON; the process's exit code."""
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     try:
-        result = run()
+        with tempfile.TemporaryDirectory(prefix=temp_prefix) as tmp:
+            result = benchmark(Path(tmp))
     except BenchError as exc:
         print('error: %s' % exc, file=sys.stderr)
         return 1

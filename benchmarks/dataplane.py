@@ -55,12 +55,10 @@ import os
 import random
 import resource
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -95,10 +93,6 @@ GOAL_INCREMENTAL_RATIO = 0.1   # cbr incremental time / restic's, at most
 GOAL_RESTORE_MIB_S = 300.0     # cbr restore throughput, at least
 GOAL_PEAK_MB = 200.0           # peak RSS of the process doing the backup, below (10^6 bytes)
 GOAL_HOLES_RATIO = 1.1         # time of the 100 GiB disk / the 1 GiB disk, at most
-
-
-def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 # -- the child process: one phase of cbr-sim ----------------------------------------------------
@@ -547,15 +541,8 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which('restic') is None:
         print('restic is not installed; install it with: %s' % RESTIC_INSTALL, file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-
-    def run() -> dict[str, Any]:
-        with tempfile.TemporaryDirectory(prefix='cbr-dataplane-bench-') as tmp:
-            return benchmark(args, Path(tmp))
-
-    return run_and_write(run, report, args.out, lambda result: result['summary']['met'],
-                         args.check)
+    return run_and_write(lambda workdir: benchmark(args, workdir), 'cbr-dataplane-bench-',
+                         report, args.out, lambda result: result['summary']['met'], args.check)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ The protocol that keeps the store consistent whatever crashes:
 * a job pins every chunk it will reference *before* it uploads or relies on it
   (:func:`claim`, :func:`pin_existing`); in that same transaction a new digest gets its
   row and the batch's pack its ``packs`` row, so no object is ever written without a row;
-* after the pack is written, :func:`store_pack` records where each chunk is and marks it
+* after the pack is written, :func:`store_packs` records where each chunk is and marks it
   ``stored``; a chunk that another job was still storing is stored by whichever job
   finishes first, and a stored chunk never moves, so its location is always written;
 * the job's commit turns its pins into the manifest's references (:func:`settle`); its
@@ -143,19 +143,23 @@ def claim(session: Session, vault_id: str, operation_id: str, pack: str,
     return Claim(frozenset(upload), frozenset(new))
 
 
-def store_pack(session: Session, vault_id: str, pack: str,
-               layout: Mapping[bytes, tuple[int, int]]) -> None:
-    """After pack ``pack`` was written: its chunks (digest -> (offset, length)) that are
-    not stored yet are now stored there."""
+def store_packs(session: Session, vault_id: str,
+                written: Iterable[tuple[str, Mapping[bytes, tuple[int, int]]]]) -> None:
+    """After packs were written: their chunks (pack -> digest -> (offset, length)) that
+    are not stored yet are now stored there.  Rows are updated in digest order across all
+    the packs, the lock order every job keeps."""
     table = models.Chunk.__table__
     statement = (update(table)
                  .where(table.c.vault_id == vault_id, table.c.digest == bindparam('key'),
                         table.c.stored.is_(False))
-                 .values(stored=True, pack=pack, pack_offset=bindparam('at'),
+                 .values(stored=True, pack=bindparam('pack_token'), pack_offset=bindparam('at'),
                          stored_size=bindparam('length')))
-    session.connection().execute(statement, [
-        {'key': digest.hex(), 'at': offset, 'length': length}
-        for digest, (offset, length) in sorted(layout.items())])
+    rows = sorted((digest.hex(), pack, offset, length) for pack, layout in written
+                  for digest, (offset, length) in layout.items())
+    if rows:
+        session.connection().execute(statement, [
+            {'key': key, 'pack_token': pack, 'at': offset, 'length': length}
+            for key, pack, offset, length in rows])
 
 
 def pin_existing(session: Session, vault_id: str, operation_id: str,

@@ -5,7 +5,7 @@ Work goes in batches of :data:`BATCH_BLOCKS` blocks through a pool of
 release the GIL), with at most one batch per thread and one more in flight, so memory
 stays bounded whatever the device size.  Each backup batch pins its chunks in its own transaction
 before it writes anything (:func:`chunk_index.claim`), then writes the chunks it must
-store as one object, a pack.  Where they are is recorded (:func:`chunk_index.store_pack`)
+store as one object, a pack.  Where they are is recorded (:func:`chunk_index.store_packs`)
 by the job's next transaction, and all of them before :meth:`BackupTransfer.run` returns.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import ContextManager, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from tenacity import retry, retry_if_exception_type, stop_after_attempt
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from cbr_common.config import CONF
 from cbr_common.dataplane import chunk_index, crypto
@@ -35,6 +35,12 @@ Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks in all) after each batch."""
 T = TypeVar('T')
 R = TypeVar('R')
+
+# another job inserting the same new chunk, or a deadlock the database broke: again,
+# after a short random pause so the two jobs do not meet at once once more
+_RETRY_CONFLICTS = retry(retry=retry_if_exception_type((IntegrityError, OperationalError)),
+                         wait=wait_random_exponential(multiplier=0.05, max=2),
+                         stop=stop_after_attempt(8), reraise=True)
 
 
 @dataclass
@@ -103,7 +109,7 @@ class BackupTransfer:
             result.added_bytes += outcome.added_bytes
             done += len(batch)
             progress(done, len(blocks))
-        self._in_write_transaction(lambda session: None)
+        self._record_packs()
         result.manifest = result.manifest.updated(changes)
         return result
 
@@ -148,17 +154,19 @@ class BackupTransfer:
             written.append(self._written.get())
         try:
             with self._writing, self.transaction() as session:
-                for token, layout in written:
-                    chunk_index.store_pack(session, self.vault_id, token, layout)
+                chunk_index.store_packs(session, self.vault_id, written)
                 return work(session)
         except BaseException:
             for record in written:
                 self._written.put(record)
             raise
 
-    # another job inserting the same new chunk, or a deadlock the database broke: again
-    @retry(retry=retry_if_exception_type((IntegrityError, OperationalError)),
-           stop=stop_after_attempt(5), reraise=True)
+    @_RETRY_CONFLICTS
+    def _record_packs(self) -> None:
+        """Record where the chunks of the packs written so far are."""
+        self._in_write_transaction(lambda session: None)
+
+    @_RETRY_CONFLICTS
     def _claim(self, token: str, plain: dict[bytes, bytes]) -> chunk_index.Claim:
         if not plain:
             return chunk_index.Claim(frozenset(), frozenset())

@@ -17,7 +17,7 @@ from cbr_common.errors import DomainError
 LOG = logging.getLogger(__name__)
 
 Body = dict[str, Any]
-Style = Callable[[str, str, int], Body]   # (kind, message, status) -> body
+Style = Callable[[str, str, int, 'str | None'], Body]   # (kind, message, status, code)
 
 # Codes per family and error kind; see docs/errors.md.
 _EVS_CODES = {'invalid': 'EVS.2001', 'not_found': 'EVS.2007', 'conflict': 'EVS.2011',
@@ -30,26 +30,38 @@ _SFS_CODES = {'invalid': 'SFS.TURBO.0001', 'not_found': 'SFS.TURBO.0002',
               'conflict': 'SFS.TURBO.0003', 'quota': 'SFS.TURBO.0004',
               'forbidden': 'SFS.TURBO.0005', 'internal': 'SFS.TURBO.0500',
               'unauthenticated': 'SFS.TURBO.0005', 'bad_request': 'SFS.TURBO.0001'}
+_CBR_CODES = {'invalid': 'BackupService.0100', 'not_found': 'BackupService.0404',
+              'conflict': 'BackupService.0409', 'quota': 'BackupService.0413',
+              'forbidden': 'BackupService.0403', 'internal': 'BackupService.0001',
+              'unauthenticated': 'BackupService.0401', 'bad_request': 'BackupService.0100'}
 _SIM_CODES = {'invalid': 'SIM.0400', 'not_found': 'SIM.0404', 'conflict': 'SIM.0409',
               'quota': 'SIM.0413', 'forbidden': 'SIM.0403', 'internal': 'SIM.0500',
               'unauthenticated': 'SIM.0401', 'bad_request': 'SIM.0400'}
 
 
+def _code(codes: dict[str, str], kind: str, code: str | None) -> str:
+    """The domain's own code when it is of this family's code space, else the kind's."""
+    prefix = codes['internal'].split('.', 1)[0] + '.'
+    if code is not None and code.startswith(prefix):
+        return code
+    return codes.get(kind, codes['internal'])
+
+
 def nested_style(codes: dict[str, str]) -> Style:
     """EVS/ECS job-API style: ``{"error": {"message", "code"}}``."""
-    def render(kind: str, message: str, status: int) -> Body:
-        return {'error': {'message': message, 'code': codes.get(kind, codes['internal'])}}
+    def render(kind: str, message: str, status: int, code: str | None) -> Body:
+        return {'error': {'message': message, 'code': _code(codes, kind, code)}}
     return render
 
 
 def flat_style(codes: dict[str, str]) -> Style:
     """CBR/SFS Turbo/simulator style: ``{"error_code", "error_msg"}``."""
-    def render(kind: str, message: str, status: int) -> Body:
-        return {'error_code': codes.get(kind, codes['internal']), 'error_msg': message}
+    def render(kind: str, message: str, status: int, code: str | None) -> Body:
+        return {'error_code': _code(codes, kind, code), 'error_msg': message}
     return render
 
 
-def keystone_style(kind: str, message: str, status: int) -> Body:
+def keystone_style(kind: str, message: str, status: int, code: str | None) -> Body:
     titles = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found'}
     return {'error': {'code': status, 'message': message,
                       'title': titles.get(status, 'Error')}}
@@ -60,6 +72,7 @@ STYLES: dict[str, Style] = {
     'ecs': nested_style(_ECS_CODES),
     'jobs': nested_style(_ECS_CODES),
     'sfs': flat_style(_SFS_CODES),
+    'cbr': flat_style(_CBR_CODES),
     'sim': flat_style(_SIM_CODES),
     'identity': keystone_style,
 }
@@ -78,9 +91,9 @@ def gateway_error(message: str) -> tuple[Body, int]:
             'request_id': g.get('request_id', '')}, 401
 
 
-def error_response(kind: str, message: str, status: int):
+def error_response(kind: str, message: str, status: int, code: str | None = None):
     style = STYLES.get(_BLUEPRINT_STYLE.get(request.blueprint or '', ''), _DEFAULT_STYLE)
-    response = jsonify(style(kind, message, status))
+    response = jsonify(style(kind, message, status, code))
     response.status_code = status
     return response
 
@@ -96,7 +109,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
-        return error_response(error.kind, describe(error), error.status)
+        return error_response(error.kind, describe(error), error.status, error.code)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -1,7 +1,9 @@
 """Domain errors: one class per kind of failure, each knowing its HTTP status.
 
 The API layer renders them in each API family's own error shape and code space; the
-domain only says what went wrong, about which field, and how bad it is.
+domain says what went wrong, about which field, and how bad it is, and may name a code
+of the family whose rule it enforces (``BackupService.NNNN``, see docs/errors.md), which
+that family shows instead of its generic code for the kind.
 """
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ class DomainError(Exception):
     status = 400
     kind = 'bad_request'
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
 
 
 class InvalidInput(DomainError):

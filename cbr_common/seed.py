@@ -109,13 +109,14 @@ def credentials_document(projects: list[dict[str, Any]], admin: dict[str, Any]) 
             'domain': CONF.identity.domain_name, 'projects': projects, 'admin': admin}
 
 
-_WIPED = (models.ChunkPin, models.Chunk, models.Backup, models.Vault,
-          models.VolumeAttachment, models.Server, models.Volume, models.Share,
+_WIPED = (models.ChunkPin, models.Chunk, models.Backup, models.VaultResource,
+          models.Checkpoint, models.Vault, models.Policy, models.VolumeAttachment, models.Server, models.Volume, models.Share,
           models.Operation, models.StatusEvent, models.Fault, models.SimClock)
 
 
 def reset() -> None:
-    """Wipe every resource, backup, job, fault and clock setting, then seed again.
+    """Wipe every resource, vault, policy, backup, job, fault and clock setting, then seed
+    again.
 
     Identities (projects, users, AK/SK pairs, tokens) stay: they are what seeding would
     create again.  The clock returns to real time.

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, faults
-from cbr_common.backups import vaults
+from cbr_common.backups import codes, vaults
 from cbr_common.dataplane import chunk_index, gc
 from cbr_common.dataplane.chunk_store import from_config as chunk_store
 from cbr_common.dataplane.manifest import Manifest
@@ -32,9 +32,6 @@ from cbr_common.operations.registry import job
 from cbr_common.operations.runner import JobContext, complete_operation, fail_operation
 from cbr_common.statemachine import transition
 
-CAPACITY_CODE = 'BackupService.6402'
-GROUP_FAILED_CODE = 'BackupService.6403'
-SNAPSHOT_GONE_CODE = 'BackupService.6404'
 PROGRESS_INTERVAL = 0.5  # seconds between two progress writes of one job
 
 
@@ -96,7 +93,7 @@ def _fail_device_backup(session: Session, operation: models.Operation, reason: s
     if group is not None and group.status not in FINAL_STATES:
         what = backup.resource_id if backup is not None else 'a disk'
         fail_operation(session, group, 'backup of disk %s failed: %s' % (what, reason),
-                       operation.error_code or GROUP_FAILED_CODE)
+                       operation.error_code or codes.GROUP_FAILED)
 
 
 def _base_backup(session: Session, backup: models.Backup,
@@ -121,14 +118,14 @@ def _take_snapshot(volumes: VolumeStore, backup: models.Backup) -> Snapshot:
     snapshot = volumes.snapshot_of(backup.resource_id)
     if snapshot is None or snapshot.token != backup.snapshot_token:
         raise JobFailed('the snapshot of %s taken for this backup was replaced'
-                        % backup.resource_id, SNAPSHOT_GONE_CODE)
+                        % backup.resource_id, codes.SNAPSHOT_GONE)
     return snapshot
 
 
 def _check_group(session: Session, params: dict) -> None:
     group = _group_operation(session, params)
     if group is not None and group.status == 'FAIL':
-        raise JobFailed('the server backup failed: %s' % group.fail_reason, GROUP_FAILED_CODE)
+        raise JobFailed('the server backup failed: %s' % group.fail_reason, codes.GROUP_FAILED)
 
 
 @job('backupDevice', on_failure=_fail_device_backup)
@@ -141,7 +138,7 @@ def backup_device(ctx: JobContext) -> None:
         backup = session.get(models.Backup, ctx.params['backup_id'])
         vault = session.get(models.Vault, backup.vault_id)
         if backup.parent_id is None and vaults.capacity_used_up(session, vault):
-            raise JobFailed('vault capacity used up', CAPACITY_CODE)  # rule B6
+            raise JobFailed('vault capacity used up', codes.CAPACITY_USED_UP)  # rule B6
     snapshot = _take_snapshot(volumes, backup)
     with ctx.transaction() as session:
         backup = session.get(models.Backup, ctx.params['backup_id'])
@@ -164,11 +161,11 @@ def backup_device(ctx: JobContext) -> None:
     result = transfer.run(snapshot, base_manifest, blocks,
                           _ProgressReporter(ctx, fault_point='backup.batch'), ctx.check)
     faults.hit('backup.commit')
-    with ctx.finishing() as session:
+    with ctx.finishing(incremental=base_manifest is not None) as session:
         group = _group_operation(session, ctx.params)
         if group is not None and group.status == 'FAIL':
             raise JobFailed('the server backup failed: %s' % group.fail_reason,
-                            GROUP_FAILED_CODE)
+                            codes.GROUP_FAILED)
         backup = session.get(models.Backup, ctx.params['backup_id'])
         freed = chunk_index.settle(session, vault_id, ctx.operation_id,
                                    result.manifest.distinct_digests())
@@ -192,6 +189,7 @@ def _advance_group(session: Session, group: models.Operation) -> None:
         server_backup.added_bytes = sum(child.added_bytes for child in children)
         server_backup.incremental = all(child.incremental for child in children)
         server_backup.protected_at = clock.now()
+        group.entities = {**(group.entities or {}), 'incremental': server_backup.incremental}
         transition(session, server_backup, 'available', entity_type='backup',
                    operation_id=group.id)
         complete_operation(session, group)
@@ -215,7 +213,7 @@ def backup_server(ctx: JobContext) -> None:
     with ctx.transaction() as session:
         server_backup = session.get(models.Backup, ctx.params['backup_id'])
         if vaults.capacity_used_up(session, session.get(models.Vault, server_backup.vault_id)):
-            raise JobFailed('vault capacity used up', CAPACITY_CODE)  # rule B6
+            raise JobFailed('vault capacity used up', codes.CAPACITY_USED_UP)  # rule B6
         disks = [child.resource_id for child in server_backup.children]
     snapshots = volumes.snapshot(disks)  # one instant for every disk (rule C3)
     faults.hit('backup.group_handoff')
@@ -228,7 +226,9 @@ def backup_server(ctx: JobContext) -> None:
                                       params={'backup_id': child.id,
                                               'group_operation_id': ctx.operation_id},
                                       entities={'backup_id': child.id,
-                                                'resource_id': child.resource_id})
+                                                'resource_id': child.resource_id},
+                                      vault_id=child.vault_id, resource_id=child.resource_id,
+                                      parent_id=ctx.operation_id)
             child.operation_id = operation.id
             children.append(operation.id)
         ctx.hand_off(session)
@@ -284,17 +284,30 @@ def restore_backup(ctx: JobContext) -> None:
         backup = session.get(models.Backup, ctx.params['backup_id'])
         plans = []
         for device in backup.children or [backup]:
+            target_id = ctx.params['targets'].get(device.resource_id)
+            if target_id is None:
+                continue  # rule R2: a disk deleted since the backup is not restored
             manifest = Manifest.decode(device.manifest)
             places = chunk_index.locations(session, device.vault_id,
                                            manifest.distinct_digests())
-            plans.append((manifest, places, device.key_id,
-                          ctx.params['targets'][device.resource_id]))
+            plans.append((manifest, places, device.key_id, target_id))
+        _power_server(session, ctx, 'SHUTOFF')  # rule R1: stopped while its disks restore
     for index, (manifest, places, key_id, target_id) in enumerate(plans):
         reporter = _ProgressReporter(ctx, 99 * index // len(plans),
                                      99 * (index + 1) // len(plans), fault_point='restore.batch')
         restore(volumes, chunks, manifest, places, key_id, target_id, reporter, ctx.check)
     with ctx.finishing() as session:
         _settle_targets(session, session.get(models.Operation, ctx.operation_id), failed=None)
+        if ctx.params.get('power_on'):
+            _power_server(session, ctx, 'ACTIVE')
+
+
+def _power_server(session: Session, ctx: JobContext, status: str) -> None:
+    """Stop or start the server a whole-server restore writes to, if it is not already."""
+    server_id = ctx.params.get('server_id')
+    server = session.get(models.Server, server_id) if server_id else None
+    if server is not None and server.status in ('ACTIVE', 'SHUTOFF') and server.status != status:
+        transition(session, server, status, entity_type='server', operation_id=ctx.operation_id)
 
 
 # -- delete ------------------------------------------------------------------------------------
@@ -315,17 +328,27 @@ def delete_backup(ctx: JobContext) -> None:
         if backup is None:
             return
         for device in [*backup.children, backup]:
-            if device.manifest is not None:
-                digests = Manifest.decode(device.manifest).distinct_digests()
-                chunk_index.drop_references(session, device.vault_id, digests)
-                released.setdefault(device.vault_id, set()).update(digests)
-            if device.status != 'deleting':
-                transition(session, device, 'deleting', entity_type='backup',
-                           operation_id=ctx.operation_id)
-            transition(session, device, 'deleted', entity_type='backup',
-                       operation_id=ctx.operation_id)
-            session.delete(device)
-            session.flush()
+            discard(session, device, ctx.operation_id, released)
     faults.hit('backup.gc')
+    collect_released(released)
+
+
+def discard(session: Session, device: models.Backup, operation_id: str,
+            released: dict[str, set[bytes]]) -> None:
+    """Drop a backup row's chunk references (adding them to ``released``, per vault) and
+    delete the row through ``deleting`` and ``deleted``."""
+    if device.manifest is not None:
+        digests = Manifest.decode(device.manifest).distinct_digests()
+        chunk_index.drop_references(session, device.vault_id, digests)
+        released.setdefault(device.vault_id, set()).update(digests)
+    if device.status != 'deleting':
+        transition(session, device, 'deleting', entity_type='backup', operation_id=operation_id)
+    transition(session, device, 'deleted', entity_type='backup', operation_id=operation_id)
+    session.delete(device)
+    session.flush()
+
+
+def collect_released(released: dict[str, set[bytes]]) -> None:
+    """Free the released chunks that nothing references any more, vault by vault."""
     for vault_id, digests in released.items():
         gc.collect(vault_id, digests)

@@ -30,6 +30,7 @@ JOB_QUEUES: dict[str, str] = {
     'backupDevice': 'backup',
     'backupServer': 'backup',
     'deleteBackup': 'backup',
+    'deleteVault': 'backup',
     'restoreBackup': 'restore',
 }
 QUEUES: tuple[str, ...] = tuple(sorted(set(JOB_QUEUES.values())))

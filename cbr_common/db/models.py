@@ -100,6 +100,9 @@ class Operation(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
     lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    vault_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    resource_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (
         Index('ix_operations_status_dispatched', 'status', 'dispatched_at'),
@@ -228,7 +231,11 @@ Blob = LargeBinary().with_variant(LONGBLOB(), 'mysql', 'mariadb')
 
 
 class Vault(Base):
-    """A backup vault: backups of one resource type, stored within a capacity."""
+    """A backup vault: backups of one resource type, stored within a capacity.
+
+    ``policy_id`` is the one backup policy applied to it (rule V11); ``tags`` and
+    ``bind_rules`` are lists of ``{"key", "value"}`` as the API shows them.
+    """
 
     __tablename__ = 'vaults'
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -240,6 +247,68 @@ class Vault(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    description: Mapped[str] = mapped_column(String(255), default='')
+    consistent_level: Mapped[str] = mapped_column(String(32), default='crash_consistent')
+    charging_mode: Mapped[str] = mapped_column(String(16), default='post_paid')
+    policy_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    auto_bind: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_expand: Mapped[bool] = mapped_column(Boolean, default=False)
+    smn_notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    threshold: Mapped[int] = mapped_column(Integer, default=80)
+    bind_rules: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    user_id: Mapped[str] = mapped_column(String(32), default='')
+    resources: Mapped[list['VaultResource']] = relationship(
+        order_by='VaultResource.created_at', passive_deletes=True)
+
+
+class VaultResource(Base):
+    """A resource associated with a vault.  The resource id is the key, so a resource
+    belongs to at most one vault, whoever asks first (rule V4)."""
+
+    __tablename__ = 'vault_resources'
+    resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    vault_id: Mapped[str] = mapped_column(ForeignKey('vaults.id', ondelete='CASCADE'),
+                                          index=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255), default='')
+    extra_info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Policy(Base):
+    """A CBR backup (or replication) policy: when to back up and how long to keep."""
+
+    __tablename__ = 'policies'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    operation_type: Mapped[str] = mapped_column(String(16))
+    operation_definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    trigger_id: Mapped[str] = mapped_column(String(36))
+    patterns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_window_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Checkpoint(Base):
+    """One backup request on a vault (a restore point): the backups it created, and the
+    resources it skipped with the reason."""
+
+    __tablename__ = 'checkpoints'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    vault_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(255), default='')
+    description: Mapped[str] = mapped_column(String(255), default='')
+    retention_duration_days: Mapped[int] = mapped_column(Integer, default=-1)
+    skipped: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class Backup(Base):
@@ -278,6 +347,13 @@ class Backup(Base):
     device_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     added_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     manifest: Mapped[bytes | None] = deferred(mapped_column(Blob, nullable=True))
+    description: Mapped[str] = mapped_column(String(255), default='')
+    resource_name: Mapped[str] = mapped_column(String(255), default='')
+    resource_az: Mapped[str] = mapped_column(String(64), default='')
+    checkpoint_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    policy_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    auto_trigger: Mapped[bool] = mapped_column(Boolean, default=False)
+    expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     children: Mapped[list['Backup']] = relationship(order_by='Backup.resource_id')
 
     __table_args__ = (Index('ix_backups_vault_resource', 'vault_id', 'resource_id', 'status'),)

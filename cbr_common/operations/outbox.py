@@ -31,13 +31,19 @@ MAX_BACKOFF_STEPS = 4
 
 def create(session: Session, *, project_id: str, job_type: str,
            params: dict[str, Any] | None = None,
-           entities: dict[str, Any] | None = None) -> models.Operation:
-    """Add a new operation, waiting for a worker, to the caller's transaction."""
+           entities: dict[str, Any] | None = None, vault_id: str | None = None,
+           resource_id: str | None = None, parent_id: str | None = None) -> models.Operation:
+    """Add a new operation, waiting for a worker, to the caller's transaction.
+
+    ``vault_id`` and ``resource_id`` say what a backup task concerns (its operation log
+    filters on them); ``parent_id`` is the operation a sub-job belongs to.
+    """
     operation = models.Operation(
         id=ids.new_hex_id(), project_id=project_id, job_type=job_type,
         queue=JOB_QUEUES[job_type], params=params or {}, entities=entities or {},
         progress=0, created_at=clock.now(), dispatched_at=clock.real_time(),
-        dispatch_count=0, attempts=0)
+        dispatch_count=0, attempts=0, vault_id=vault_id, resource_id=resource_id,
+        parent_id=parent_id)
     transition(session, operation, 'INIT', entity_type='operation', operation_id=operation.id)
     session.add(operation)
     return operation

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 RunFn = Callable[['JobContext'], None]
 FailFn = Callable[[Session, models.Operation, str], None]
 
-HANDLER_MODULES = ('cbr_common.inventory.jobs', 'cbr_common.backups.jobs')
+HANDLER_MODULES = ('cbr_common.inventory.jobs', 'cbr_common.backups.jobs',
+                   'cbr_common.backups.vault_jobs')
 
 
 @dataclass(frozen=True)

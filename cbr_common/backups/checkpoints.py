@@ -1,0 +1,88 @@
+"""Checkpoints: one backup request on a vault, backing up some or all of its resources.
+
+Rule B1: backups are named ``manualbk_`` and four characters unless named; several
+resources in one request get the suffixes ``-0001``, ``-0002`` …  A resource whose backup
+is still running is skipped and listed with the reason, as the real service does.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cbr_common import clock, ids
+from cbr_common.backups import codes, requests, vault_resources, vaults
+from cbr_common.db import models
+from cbr_common.errors import InvalidInput
+from cbr_common.inventory import lookup
+
+
+@dataclass(frozen=True)
+class CheckpointRequest:
+    """The parameters of ``POST /v3/{project_id}/checkpoints``."""
+
+    vault_id: str
+    resource_ids: Sequence[str] | None = None
+    name: str | None = None
+    description: str = ''
+    incremental: bool = True
+    retention_duration_days: int = -1
+
+
+def _names(base: str | None, count: int) -> list[str]:
+    base = base or vaults.default_name('manualbk_')
+    if count == 1:
+        return [base]
+    return ['%s-%04d' % (base, index) for index in range(1, count + 1)]
+
+
+def create(session: Session, project_id: str, request: CheckpointRequest
+           ) -> tuple[models.Checkpoint, list[models.Operation]]:
+    """Back up the named (default: every) resource of the vault; returns the checkpoint
+    and the backup operations to publish."""
+    vault = vaults.get(session, project_id, request.vault_id, field_name='checkpoint.vault_id')
+    vaults.require_available(vault, 'back up into it')
+    associated = {resource.resource_id: resource for resource in vault.resources}
+    wanted = list(request.resource_ids) if request.resource_ids else list(associated)
+    if not wanted:
+        raise InvalidInput('vault %s has no resources to back up' % vault.id,
+                           field='checkpoint.parameters.resources',
+                           code=codes.RESOURCE_NOT_IN_VAULT)
+    for resource_id in wanted:
+        if resource_id not in associated:
+            raise InvalidInput('resource %s is not in vault %s' % (resource_id, vault.id),
+                               field='checkpoint.parameters.resources',
+                               code=codes.RESOURCE_NOT_IN_VAULT)
+    now = clock.now()
+    checkpoint = models.Checkpoint(id=ids.new_uuid(), project_id=project_id, vault_id=vault.id,
+                                   name=request.name or '', description=request.description,
+                                   retention_duration_days=request.retention_duration_days,
+                                   skipped=[], created_at=now)
+    session.add(checkpoint)
+    expires = (now + dt.timedelta(days=request.retention_duration_days)
+               if request.retention_duration_days > 0 else None)
+    operations, skipped = [], []
+    for resource_id, name in zip(wanted, _names(request.name, len(wanted))):
+        association = associated[resource_id]
+        running = requests.running_backup(session, resource_id)
+        if running is not None:
+            skipped.append({'id': resource_id, 'type': association.resource_type,
+                            'name': association.name, 'code': codes.BACKUP_IN_PROGRESS,
+                            'reason': 'a backup of the resource is in progress (%s)' % running})
+            continue
+        options = requests.BackupOptions(
+            name=name, description=request.description, full=not request.incremental,
+            checkpoint_id=checkpoint.id, expired_at=expires,
+            include_volumes=vault_resources.include_volumes(association))
+        operations.append(requests.request_backup(session, project_id, vault.id, resource_id,
+                                                  options=options))
+    checkpoint.skipped = skipped
+    return checkpoint, operations
+
+
+def get(session: Session, project_id: str, checkpoint_id: str) -> models.Checkpoint:
+    """The project's checkpoint, or a 404."""
+    return lookup.owned(session, models.Checkpoint, project_id, checkpoint_id,
+                        what='checkpoint', field='checkpoint_id', code=codes.CHECKPOINT_NOT_FOUND)

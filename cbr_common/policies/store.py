@@ -1,0 +1,114 @@
+"""Stored backup policies: create, change, delete, list, and applying one to a vault.
+
+Rules: P1 (at most 32 policies per project), P13 (deleting a policy never deletes
+backups), V11 (a vault has at most one policy applied).  Request bodies are validated
+by :mod:`cbr_common.policies.schema` before they reach this module.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from cbr_common import clock, ids
+from cbr_common.backups import codes
+from cbr_common.db import models
+from cbr_common.errors import InvalidInput, QuotaExceeded, WrongState
+from cbr_common.inventory import lookup
+
+MAX_POLICIES = 32
+
+
+def create(session: Session, project_id: str, *, name: str, enabled: bool,
+           operation_type: str, operation_definition: dict[str, Any], patterns: list[str],
+           start_window_minutes: int | None = None) -> models.Policy:
+    """A new policy, unless the project already has :data:`MAX_POLICIES` (rule P1)."""
+    count = session.execute(select(func.count()).select_from(models.Policy)
+                            .where(models.Policy.project_id == project_id)).scalar_one()
+    if count >= MAX_POLICIES:
+        raise QuotaExceeded('a project has at most %d backup policies' % MAX_POLICIES,
+                            field='policy', code=codes.POLICY_QUOTA)
+    now = clock.now()
+    policy = models.Policy(id=ids.new_uuid(), project_id=project_id, name=name,
+                           enabled=enabled, operation_type=operation_type,
+                           operation_definition=operation_definition,
+                           trigger_id=ids.new_uuid(), patterns=patterns,
+                           start_window_minutes=start_window_minutes, created_at=now,
+                           updated_at=now)
+    session.add(policy)
+    return policy
+
+
+def get(session: Session, project_id: str, policy_id: str, *, lock: bool = False,
+        field_name: str = 'policy_id') -> models.Policy:
+    """The project's policy, or a 404 (also for another project's)."""
+    return lookup.owned(session, models.Policy, project_id, policy_id, what='policy',
+                        field=field_name, lock=lock, code=codes.POLICY_NOT_FOUND)
+
+
+def update_policy(policy: models.Policy, changes: dict[str, Any]) -> models.Policy:
+    """Apply the given attribute changes (already validated)."""
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    policy.updated_at = clock.now()
+    return policy
+
+
+def delete(session: Session, policy: models.Policy) -> None:
+    """Delete the policy and take it off its vaults; backups stay (rule P13)."""
+    session.execute(update(models.Vault).where(models.Vault.policy_id == policy.id)
+                    .values(policy_id=None, updated_at=clock.now()))
+    session.delete(policy)
+
+
+def listing(session: Session, project_id: str, *, operation_type: str | None = None,
+            vault_id: str | None = None) -> list[models.Policy]:
+    """The project's policies, oldest first, optionally of one type or one vault's."""
+    query = select(models.Policy).where(models.Policy.project_id == project_id)
+    if operation_type:
+        query = query.where(models.Policy.operation_type == operation_type)
+    if vault_id:
+        query = query.where(models.Policy.id.in_(
+            select(models.Vault.policy_id).where(models.Vault.id == vault_id,
+                                                 models.Vault.project_id == project_id)))
+    return list(session.execute(query.order_by(models.Policy.created_at)).scalars())
+
+
+def vaults_of(session: Session, policy_ids: Collection[str]) -> dict[str, list[str]]:
+    """The vaults each policy is applied to, in one query."""
+    found: dict[str, list[str]] = {policy_id: [] for policy_id in policy_ids}
+    if policy_ids:
+        rows = session.execute(select(models.Vault.policy_id, models.Vault.id)
+                               .where(models.Vault.policy_id.in_(list(policy_ids)))
+                               .order_by(models.Vault.created_at))
+        for policy_id, vault_id in rows:
+            found[policy_id].append(vault_id)
+    return found
+
+
+def associate(session: Session, vault: models.Vault, policy: models.Policy) -> None:
+    """Apply a backup policy to a vault; a vault has at most one (rule V11)."""
+    if policy.operation_type != 'backup':
+        raise InvalidInput('policy %s is a %s policy; only backup policies can be applied '
+                           'here' % (policy.id, policy.operation_type), field='policy_id',
+                           code=codes.POLICY_TYPE)
+    if vault.status == 'deleting':
+        raise WrongState('vault %s is being deleted' % vault.id, field='vault_id',
+                         code=codes.VAULT_BUSY)
+    if vault.policy_id not in (None, policy.id):
+        raise WrongState('vault %s already has policy %s applied; dissociate it first'
+                         % (vault.id, vault.policy_id), field='policy_id',
+                         code=codes.POLICY_ALREADY_APPLIED)
+    vault.policy_id = policy.id
+    vault.updated_at = clock.now()
+
+
+def dissociate(vault: models.Vault, policy_id: str) -> None:
+    """Take the policy off the vault; its backups stay (rule P13)."""
+    if vault.policy_id != policy_id:
+        raise InvalidInput('policy %s is not applied to vault %s' % (policy_id, vault.id),
+                           field='policy_id', code=codes.POLICY_NOT_FOUND)
+    vault.policy_id = None
+    vault.updated_at = clock.now()

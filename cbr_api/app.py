@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify
 
-from cbr_api import errors
+from cbr_api import cbr_v3, errors
 from cbr_api.identity import keystone
 from cbr_api.inventory import ecs, evs, jobs, sfs
 from cbr_api.middleware import auth, request_id
@@ -20,7 +20,7 @@ def create_app() -> Flask:
     auth.install(app)
     errors.install(app)
     for blueprint in (keystone.blueprint, evs.blueprint, ecs.blueprint, sfs.blueprint,
-                      jobs.blueprint, admin.blueprint, data.blueprint):
+                      jobs.blueprint, admin.blueprint, data.blueprint, *cbr_v3.BLUEPRINTS):
         app.register_blueprint(blueprint)
 
     @app.get('/')

@@ -1,6 +1,7 @@
 """Request parsing: JSON bodies through pydantic models, with errors naming the field."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, TypeVar
 
@@ -55,3 +56,30 @@ def query_int(name: str, default: int | None = None, *, minimum: int = 0,
     if maximum is not None and value > maximum:
         raise InvalidInput('%s must be at most %d' % (name, maximum), field=name)
     return value
+
+
+def query_bool(name: str) -> bool | None:
+    """A ``true``/``false`` query parameter, None when absent, or a 400 naming it."""
+    raw = request.args.get(name)
+    if raw is None or raw == '':
+        return None
+    if raw.lower() not in ('true', 'false'):
+        raise InvalidInput('%s must be true or false' % name, field=name)
+    return raw.lower() == 'true'
+
+
+def query_time(name: str) -> dt.datetime | None:
+    """A ``2018-02-01T12:00:00Z`` query parameter as a UTC instant, or a 400 naming it."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return dt.datetime.strptime(raw, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=dt.timezone.utc)
+    except ValueError as exc:
+        raise InvalidInput('%s must look like 2018-02-01T12:00:00Z' % name, field=name) from exc
+
+
+def query_page(max_limit: int = 1000) -> tuple[int, int]:
+    """``limit`` (1 … ``max_limit``, default ``max_limit``) and ``offset`` (default 0)."""
+    limit = query_int('limit', max_limit, minimum=1, maximum=max_limit) or max_limit
+    return limit, query_int('offset', 0) or 0

@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cbr_api import errors, render_cache
 from cbr_api.intent import intent
 from cbr_api.inventory import views
-from cbr_api.validation import parse_body, query_int
+from cbr_api.validation import parse_body, query_bool, query_int
+from cbr_common.backups import requests
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput, NotFound
 from cbr_common.inventory import volumes
@@ -68,10 +69,12 @@ def _base_url() -> str:
 @blueprint.post('/v2.1/<project_id>/cloudvolumes')
 def create_volume(project_id: str):
     option = parse_body(CreateVolumeBody).volume
-    if option.backup_id or option.snapshot_id:
-        source = 'backup_id' if option.backup_id else 'snapshot_id'
-        raise NotFound('%s %s does not exist' % (source, option.backup_id or option.snapshot_id),
-                       field='volume.%s' % source)
+    if option.snapshot_id:
+        raise NotFound('snapshot_id %s does not exist' % option.snapshot_id,
+                       field='volume.snapshot_id')
+    if option.backup_id and option.count != 1:
+        raise InvalidInput('a disk made from a backup is made one at a time',
+                           field='volume.count')
     spec = volumes.VolumeSpec(
         size=option.size or 0, volume_type=option.volume_type,
         availability_zone=option.availability_zone, name=option.name,
@@ -79,18 +82,14 @@ def create_volume(project_id: str):
         multiattach=option.multiattach or option.shareable in (True, 'true'),
         metadata=option.metadata, tags=option.tags)
     with intent() as it:
-        operation, created = volumes.create(it.session, project_id, spec, option.count)
+        if option.backup_id:  # rule R4
+            operation, volume = requests.request_new_disk(it.session, project_id,
+                                                          option.backup_id, spec)
+            created = [volume]
+        else:
+            operation, created = volumes.create(it.session, project_id, spec, option.count)
         it.publish(operation)
     return jsonify({'job_id': operation.id, 'volume_ids': [v.id for v in created]}), 200
-
-
-def _bool_arg(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if raw.lower() not in ('true', 'false'):
-        raise InvalidInput('%s must be true or false' % name, field=name)
-    return raw.lower() == 'true'
 
 
 def _choice_arg(name: str, choices: tuple[str, ...], default: str) -> str:
@@ -105,7 +104,7 @@ def _volume_page(project_id: str) -> tuple[list, int, int, int]:
     ids = tuple(request.args.getlist('id'))
     flt = volumes.VolumeFilter(name=request.args.get('name'), status=request.args.get('status'),
                                availability_zone=request.args.get('availability_zone'),
-                               multiattach=_bool_arg('multiattach'), ids=ids,
+                               multiattach=query_bool('multiattach'), ids=ids,
                                server_id=request.args.get('server_id'))
     limit = query_int('limit', 1000, minimum=1, maximum=1000)
     offset = query_int('offset', 0)

@@ -1,0 +1,185 @@
+"""CBR v3 backups and checkpoints: one-off backups, list, show, rename, delete, restore."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from cbr_api import errors
+from cbr_api.cbr_v3 import schemas, views
+from cbr_api.intent import intent
+from cbr_api.validation import parse_body, query_bool, query_page, query_time
+from cbr_common.backups import RESOURCE_TYPES, checkpoints, requests, restores
+from cbr_common.db import models
+from cbr_common.db.engine import read_scope
+from cbr_common.errors import InvalidInput
+
+blueprint = Blueprint('cbr_backups', __name__, url_prefix='/v3/<project_id>')
+errors.use_style(blueprint, 'cbr')
+
+BACKUP_STATES = ('available', 'protecting', 'deleting', 'restoring', 'error',
+                 'waiting_protect', 'waiting_delete', 'waiting_restore')
+SORT_KEYS = {'created_at': models.Backup.created_at, 'updated_at': models.Backup.updated_at,
+             'name': models.Backup.name, 'status': models.Backup.status,
+             'protected_at': models.Backup.protected_at, 'id': models.Backup.id}
+_WITH_CHILDREN = selectinload(models.Backup.children)
+
+
+# -- checkpoints -------------------------------------------------------------------------
+def _checkpoint_body(session, checkpoint: models.Checkpoint) -> dict:
+    backups = list(session.execute(select(models.Backup).where(
+        models.Backup.checkpoint_id == checkpoint.id, models.Backup.parent_id.is_(None))
+        .order_by(models.Backup.name)).scalars())
+    vault = session.get(models.Vault, checkpoint.vault_id)
+    return {'checkpoint': views.checkpoint(checkpoint, vault, backups)}
+
+
+@blueprint.post('/checkpoints')
+def create_checkpoint(project_id: str):
+    spec = parse_body(schemas.CheckpointCreateBody).checkpoint
+    params = spec.parameters
+    request_ = checkpoints.CheckpointRequest(
+        vault_id=spec.vault_id, resource_ids=params.resource_ids, name=params.name,
+        description=params.description, incremental=params.incremental,
+        retention_duration_days=params.retention_duration_days or -1)
+    with intent() as it:
+        checkpoint, operations = checkpoints.create(it.session, project_id, request_)
+        for operation in operations:
+            it.publish(operation)
+        it.session.flush()
+        body = _checkpoint_body(it.session, checkpoint)
+    return jsonify(body)
+
+
+@blueprint.get('/checkpoints/<checkpoint_id>')
+def show_checkpoint(project_id: str, checkpoint_id: str):
+    with read_scope() as session:
+        return jsonify(_checkpoint_body(session, checkpoints.get(session, project_id,
+                                                                 checkpoint_id)))
+
+
+# -- backups -----------------------------------------------------------------------------
+def _order_by(raw: str | None) -> list:
+    """``sort=key[:asc|desc],...`` (default ``created_at:desc``), then id for stability."""
+    if raw and len(raw) > 255:
+        raise InvalidInput('sort is longer than 255 characters', field='sort')
+    order = []
+    for part in (raw or 'created_at').split(','):
+        key, _, direction = part.strip().partition(':')
+        direction = direction or 'desc'
+        if key not in SORT_KEYS or direction not in ('asc', 'desc'):
+            raise InvalidInput('sort keys are %s, each optionally :asc or :desc'
+                               % ', '.join(SORT_KEYS), field='sort')
+        column = SORT_KEYS[key]
+        order.append(column.asc() if direction == 'asc' else column.desc())
+    return order + [models.Backup.id.desc()]
+
+
+def _filters(project_id: str) -> list:
+    args = request.args
+    where = [models.Backup.project_id == project_id]
+    parent = args.get('parent_id')
+    where.append(models.Backup.parent_id == parent if parent
+                 else models.Backup.parent_id.is_(None))
+    for name in ('checkpoint_id', 'name', 'resource_az', 'resource_id', 'resource_name',
+                 'vault_id'):
+        if args.get(name):
+            where.append(getattr(models.Backup, name) == args[name])
+    if args.get('resource_type'):
+        if args['resource_type'] not in RESOURCE_TYPES:
+            raise InvalidInput('resource_type must be one of %s' % ', '.join(RESOURCE_TYPES),
+                               field='resource_type')
+        where.append(models.Backup.resource_type == args['resource_type'])
+    statuses = args.getlist('status')
+    for status in statuses:
+        if status not in BACKUP_STATES:
+            raise InvalidInput('status must be one of %s' % ', '.join(BACKUP_STATES),
+                               field='status')
+    if statuses:
+        where.append(models.Backup.status.in_(statuses))
+    if args.get('image_type') not in (None, '', 'backup'):
+        if args['image_type'] != 'replication':
+            raise InvalidInput('image_type must be backup or replication', field='image_type')
+        where.append(models.Backup.id.is_(None))
+    if args.get('own_type') not in (None, '', 'private', 'all_granted'):
+        if args['own_type'] != 'shared':
+            raise InvalidInput('own_type must be private, shared or all_granted',
+                               field='own_type')
+        where.append(models.Backup.id.is_(None))
+    start, end = query_time('start_time'), query_time('end_time')
+    if start is not None:
+        where.append(models.Backup.created_at >= start)
+    if end is not None:
+        where.append(models.Backup.created_at <= end)
+    incremental = query_bool('incremental')
+    if incremental is not None:
+        where.append(models.Backup.incremental == incremental)
+    return where
+
+
+@blueprint.get('/backups')
+def list_backups(project_id: str):
+    limit, offset = query_page()
+    where = _filters(project_id)
+    order = _order_by(request.args.get('sort'))
+    with read_scope() as session:
+        count = session.execute(select(func.count()).select_from(models.Backup)
+                                .where(*where)).scalar_one()
+        query = select(models.Backup).where(*where).order_by(*order).options(_WITH_CHILDREN)
+        marker = request.args.get('marker')
+        if marker:  # the page after the marker's row, in the requested order
+            ids = list(session.execute(select(models.Backup.id).where(*where)
+                                       .order_by(*order)).scalars())
+            if marker not in ids:
+                raise InvalidInput('marker %s is not a backup of this list' % marker,
+                                   field='marker')
+            start = offset + ids.index(marker) + 1
+        else:
+            start = offset
+        page = list(session.execute(query.limit(limit).offset(start)).scalars())
+        body = {'backups': [views.backup(row) for row in page], 'count': count,
+                'offset': offset, 'limit': limit}
+    return jsonify(body)
+
+
+@blueprint.get('/backups/<backup_id>')
+def show_backup(project_id: str, backup_id: str):
+    with read_scope() as session:
+        return jsonify({'backup': views.backup(requests.get(session, project_id, backup_id))})
+
+
+@blueprint.put('/backups/<backup_id>')
+def update_backup(project_id: str, backup_id: str):
+    spec = parse_body(schemas.BackupUpdateBody).backup
+    with intent() as it:
+        backup = requests.get(it.session, project_id, backup_id, lock=True)
+        if spec.name is not None:
+            backup.name = spec.name
+        it.session.flush()
+        body = {'backup': views.backup(backup)}
+    return jsonify(body)
+
+
+@blueprint.delete('/backups/<backup_id>')
+def delete_backup(project_id: str, backup_id: str):
+    with intent() as it:
+        it.publish(requests.request_delete(it.session, project_id, backup_id))
+    return Response(status=204)
+
+
+@blueprint.post('/backups/<backup_id>/restore')
+def restore_backup(project_id: str, backup_id: str):
+    spec = parse_body(schemas.RestoreBody).restore
+    with intent() as it:
+        if spec.server_id:
+            mappings = ({m.backup_id: m.volume_id for m in spec.mappings}
+                        if spec.mappings else None)
+            operation = restores.request_server_restore(it.session, project_id, backup_id,
+                                                        spec.server_id, mappings,
+                                                        power_on=spec.power_on)
+        else:
+            operation = restores.request_disk_restore(it.session, project_id, backup_id,
+                                                      spec.volume_id or spec.resource_id or '')
+        it.publish(operation)
+    return Response(status=202)
+

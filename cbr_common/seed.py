@@ -109,8 +109,9 @@ def credentials_document(projects: list[dict[str, Any]], admin: dict[str, Any]) 
             'domain': CONF.identity.domain_name, 'projects': projects, 'admin': admin}
 
 
-_WIPED = (models.ChunkPin, models.Chunk, models.Backup, models.VaultResource,
-          models.Checkpoint, models.Vault, models.Policy, models.VolumeAttachment, models.Server, models.Volume, models.Share,
+_WIPED = (models.ChunkPin, models.Chunk, models.BackupMember, models.Backup,
+          models.VaultResource, models.Checkpoint, models.Vault, models.Policy,
+          models.VolumeAttachment, models.Server, models.Volume, models.Share,
           models.Operation, models.StatusEvent, models.Fault, models.SimClock)
 
 

@@ -59,6 +59,12 @@ TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
         'deleting': frozenset({'deleted', 'error'}),
         'error': frozenset({'deleting'}),
     },
+    'member': {
+        None: frozenset({'pending'}),
+        'pending': frozenset({'accepted', 'rejected', 'deleted'}),
+        'accepted': frozenset({'rejected', 'deleted'}),
+        'rejected': frozenset({'accepted', 'deleted'}),
+    },
     'operation': {
         None: frozenset({'INIT'}),
         'INIT': frozenset({'RUNNING', 'FAIL'}),

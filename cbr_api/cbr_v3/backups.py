@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from cbr_api import errors
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import parse_body, query_bool, query_page, query_time
-from cbr_common.backups import RESOURCE_TYPES, checkpoints, requests, restores
+from cbr_common.backups import RESOURCE_TYPES, checkpoints, requests, restores, sharing
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput
@@ -75,9 +75,26 @@ def _order_by(raw: str | None) -> list:
     return order + [models.Backup.id.desc()]
 
 
+def _ownership(project_id: str):
+    """``own_type``: the caller's backups (private, the default), those shared with it
+    (shared; ``member_status`` narrows them), or both (all_granted)."""
+    own_type = request.args.get('own_type') or 'private'
+    statuses = request.args.getlist('member_status')
+    for status in statuses:
+        if status not in sharing.MEMBER_STATES:
+            raise InvalidInput('member_status must be one of %s'
+                               % ', '.join(sharing.MEMBER_STATES), field='member_status')
+    own = models.Backup.project_id == project_id
+    shared = models.Backup.id.in_(sharing.shared_with(project_id, statuses))
+    choices = {'private': own, 'shared': shared, 'all_granted': or_(own, shared)}
+    if own_type not in choices:
+        raise InvalidInput('own_type must be private, shared or all_granted', field='own_type')
+    return choices[own_type]
+
+
 def _filters(project_id: str) -> list:
     args = request.args
-    where = [models.Backup.project_id == project_id]
+    where = [_ownership(project_id)]
     parent = args.get('parent_id')
     where.append(models.Backup.parent_id == parent if parent
                  else models.Backup.parent_id.is_(None))
@@ -100,11 +117,6 @@ def _filters(project_id: str) -> list:
     if args.get('image_type') not in (None, '', 'backup'):
         if args['image_type'] != 'replication':
             raise InvalidInput('image_type must be backup or replication', field='image_type')
-        where.append(models.Backup.id.is_(None))
-    if args.get('own_type') not in (None, '', 'private', 'all_granted'):
-        if args['own_type'] != 'shared':
-            raise InvalidInput('own_type must be private, shared or all_granted',
-                               field='own_type')
         where.append(models.Backup.id.is_(None))
     start, end = query_time('start_time'), query_time('end_time')
     if start is not None:
@@ -145,7 +157,8 @@ def list_backups(project_id: str):
 @blueprint.get('/backups/<backup_id>')
 def show_backup(project_id: str, backup_id: str):
     with read_scope() as session:
-        return jsonify({'backup': views.backup(requests.get(session, project_id, backup_id))})
+        return jsonify({'backup': views.backup(sharing.visible_backup(session, project_id,
+                                                                      backup_id))})
 
 
 @blueprint.put('/backups/<backup_id>')

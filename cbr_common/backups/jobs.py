@@ -341,6 +341,10 @@ def discard(session: Session, device: models.Backup, operation_id: str,
         digests = Manifest.decode(device.manifest).distinct_digests()
         chunk_index.drop_references(session, device.vault_id, digests)
         released.setdefault(device.vault_id, set()).update(digests)
+    for member in session.execute(select(models.BackupMember).where(
+            models.BackupMember.backup_id == device.id)).scalars():  # rule S3
+        transition(session, member, 'deleted', entity_type='member', operation_id=operation_id)
+        session.delete(member)
     if device.status != 'deleting':
         transition(session, device, 'deleting', entity_type='backup', operation_id=operation_id)
     transition(session, device, 'deleted', entity_type='backup', operation_id=operation_id)

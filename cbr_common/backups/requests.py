@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
-from cbr_common.backups import SERVER, TURBO, VOLUME, codes, vaults
+from cbr_common.backups import SERVER, TURBO, VOLUME, codes, sharing, vaults
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, WrongState
 from cbr_common.inventory import lookup, volumes
@@ -178,22 +178,32 @@ def get(session: Session, project_id: str, backup_id: str, *,
 
 
 def restorable(session: Session, project_id: str, backup_id: str) -> models.Backup:
+    """The project's own backup, locked, if it is available to restore from."""
     backup = _owned_backup(session, project_id, backup_id)
+    _require_available(backup)
+    return backup
+
+
+def _require_available(backup: models.Backup) -> None:
     if backup.status != 'available':
         raise WrongState('backup %s is %s; only an available backup restores'
-                         % (backup_id, backup.status), field='backup_id',
+                         % (backup.id, backup.status), field='backup_id',
                          code=codes.BACKUP_STATE)
-    return backup
 
 
 def restore_operation(session: Session, backup: models.Backup, targets: Mapping[str, str],
                       previous: Mapping[str, str], *, create_targets: bool = False,
-                      server_id: str | None = None,
-                      power_on: bool = False) -> models.Operation:
+                      server_id: str | None = None, power_on: bool = False,
+                      project_id: str | None = None) -> models.Operation:
     """Move the backup to ``restoring`` and add the restore job writing it onto
-    ``targets`` (backed-up device id -> target id), whose prior states are ``previous``."""
+    ``targets`` (backed-up device id -> target id), whose prior states are ``previous``.
+
+    The job belongs to ``project_id``, the project whose resources it writes (by default
+    the backup's own; another one when it makes a disk from a backup shared with it).
+    """
     transition(session, backup, 'restoring', entity_type='backup')
-    return outbox.create(session, project_id=backup.project_id, job_type='restoreBackup',
+    return outbox.create(session, project_id=project_id or backup.project_id,
+                         job_type='restoreBackup',
                          params={'backup_id': backup.id, 'targets': dict(targets),
                                  'target_states': dict(previous),
                                  'create_targets': create_targets, 'server_id': server_id,
@@ -215,8 +225,9 @@ def request_new_disk(session: Session, project_id: str, backup_id: str,
     The disk may be of any type and zone, at least as large as the backed-up disk; one
     made from a system disk's backup is a data disk.
     """
-    backup = restorable(session, project_id, backup_id)
-    if backup.resource_type != VOLUME:
+    backup = sharing.usable_backup(session, project_id, backup_id)  # rule S2
+    _require_available(backup)
+    if backup.resource_type != VOLUME or backup.parent_id is not None:
         raise InvalidInput('backup %s is not a disk backup' % backup_id, field='backup_id')
     if spec.size < backup.resource_size:
         raise InvalidInput('size %d GB is less than the backed-up disk\'s %d GB'
@@ -225,7 +236,8 @@ def request_new_disk(session: Session, project_id: str, backup_id: str,
                                 name=spec.name or 'volume')
     session.flush()
     operation = restore_operation(session, backup, {backup.resource_id: volume.id},
-                                   {volume.id: 'available'}, create_targets=True)
+                                  {volume.id: 'available'}, create_targets=True,
+                                  project_id=project_id)
     return operation, volume
 
 

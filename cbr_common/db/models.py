@@ -274,6 +274,7 @@ class VaultResource(Base):
     resource_type: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(255), default='')
     extra_info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    auto_protect: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -357,6 +358,23 @@ class Backup(Base):
     children: Mapped[list['Backup']] = relationship(order_by='Backup.resource_id')
 
     __table_args__ = (Index('ix_backups_vault_resource', 'vault_id', 'resource_id', 'status'),)
+
+
+class BackupMember(Base):
+    """A project a backup is shared with, and what it answered (rules S1–S3)."""
+
+    __tablename__ = 'backup_members'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    backup_id: Mapped[str] = mapped_column(ForeignKey('backups.id', ondelete='CASCADE'),
+                                           index=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    dest_project_id: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    vault_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint('backup_id', 'dest_project_id'),)
 
 
 class Chunk(Base):

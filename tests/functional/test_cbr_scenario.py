@@ -1,6 +1,6 @@
 """The worked CBR v3 scenario: a disk vault and a server vault, backups of changing data,
-a deleted base backup, restores that give back the exact bytes, and vaults deleted with
-every block freed."""
+a deleted base backup, restores that give back the exact bytes, a disk backup shared with
+another project that makes a disk from it, and vaults deleted with every block freed."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ MIB = 1 << 20
 
 
 def test_worked_scenario(stack):
-    # rule: B4, B5, R1, R3, R7, V8, V14
+    # rule: B4, B5, R1, R3, R4, R7, S2, V8, V14
     cbr = Cbr(stack)
     disk = cbr.disk(10)
     server, server_disks = cbr.server((10, 10))
@@ -57,11 +57,26 @@ def test_worked_scenario(stack):
     assert {target: cbr.checksum(target) for target in expected} == expected
     assert cbr.server_status(server) == 'ACTIVE'
 
+    # share the disk backup with alt_demo, which accepts it and makes a disk from it
+    alt = Cbr(stack, 'alt_demo')
+    disk_backup = second[disk_vault['id']]
+    cbr.call('POST', 'backups/%s/members' % disk_backup['id'],
+             json={'members': [alt.project_id]})
+    inbox = alt.vault('disk', 20, name='scenario-inbox')
+    alt.call('PUT', 'backups/%s/members/%s' % (disk_backup['id'], alt.project_id),
+             json={'status': 'accepted', 'vault_id': inbox['id']})
+    created = alt.client.post('/v2/%s/cloudvolumes' % alt.project_id, json={'volume': {
+        'availability_zone': 'sim-az-1', 'volume_type': 'SSD', 'size': 10,
+        'backup_id': disk_backup['id']}}).json()
+    assert alt.client.wait_job(created['job_id'])['status'] == 'SUCCESS'
+    assert alt.checksum(created['volume_ids'][0]) == expected[disk]
+    cbr.wait_backup(disk_backup['id'], ('available',))
+
     for vault in (disk_vault, server_vault):
         assert cbr.stored_objects(vault['id'])
         cbr.call('DELETE', 'vaults/%s' % vault['id'], expect=204)
         cbr.wait_gone('vaults/%s' % vault['id'])
-        assert cbr.stored_objects(vault['id']) == []
+        cbr.wait_freed(vault['id'])
     for backup in second.values():
         cbr.wait_gone('backups/%s' % backup['id'])
     report = json.loads(stack.manage('chunks', 'audit'))

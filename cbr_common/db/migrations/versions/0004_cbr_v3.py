@@ -34,6 +34,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_checkpoints_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_checkpoints_vault_id'), ['vault_id'], unique=False)
 
+    op.create_table('backup_members',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('backup_id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=32), nullable=False),
+    sa.Column('dest_project_id', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('vault_id', sa.String(length=36), nullable=True),
+    sa.Column('created_at', cbr_common.db.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', cbr_common.db.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['backup_id'], ['backups.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('backup_id', 'dest_project_id')
+    )
+    with op.batch_alter_table('backup_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_backup_members_backup_id'), ['backup_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_backup_members_dest_project_id'), ['dest_project_id'], unique=False)
+
     op.create_table('policies',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=32), nullable=False),
@@ -59,6 +76,7 @@ def upgrade() -> None:
     sa.Column('resource_type', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('extra_info', sa.JSON(), nullable=False),
+    sa.Column('auto_protect', sa.Boolean(), nullable=False),
     sa.Column('created_at', cbr_common.db.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['vault_id'], ['vaults.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('resource_id')
@@ -139,6 +157,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_policies_project_id'))
 
     op.drop_table('policies')
+    with op.batch_alter_table('backup_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_backup_members_dest_project_id'))
+        batch_op.drop_index(batch_op.f('ix_backup_members_backup_id'))
+
+    op.drop_table('backup_members')
     with op.batch_alter_table('checkpoints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkpoints_vault_id'))
         batch_op.drop_index(batch_op.f('ix_checkpoints_project_id'))

@@ -125,6 +125,33 @@ class RemoveResourcesBody(_Body):
     resource_ids: Annotated[list[Identifier], Field(min_length=1, max_length=MAX_RESOURCES)]
 
 
+class MigrateResourcesBody(_Body):
+    destination_vault_id: Identifier
+    resource_ids: Annotated[list[Identifier], Field(min_length=1, max_length=MAX_RESOURCES)]
+
+
+class SetResourcesBody(_Body):
+    """``set-resources``: stop (``suspend``) or resume (``unsuspend``) a resource's
+    automatic backups by the vault's policy."""
+
+    resource_ids: Annotated[list[Identifier], Field(min_length=1, max_length=MAX_RESOURCES)]
+    action: Literal['suspend', 'unsuspend']
+
+
+class VaultBatchUpdate(_Body):
+    smn_notify: bool | None = None
+    threshold: int | None = Field(default=None, ge=1, le=100)
+
+
+class VaultBatchUpdateBody(_Body):
+    vault: VaultBatchUpdate
+
+
+class ExpirationBody(_Body):
+    expect_expiration_date: Annotated[str, Field(min_length=10, max_length=10)]
+    time_zone: Annotated[str, Field(min_length=9, max_length=9)]
+
+
 class AssociatePolicyBody(_Body):
     """Exactly one of ``policy_id`` and ``add_policy_ids`` (which holds one id here)."""
 

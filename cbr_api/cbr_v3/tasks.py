@@ -20,7 +20,7 @@ JOB_TYPES_OF = {task: [job for job, kind in views.TASK_TYPES.items() if kind == 
 JOB_STATES_OF = {task_state: job_state for job_state, task_state in views.TASK_STATES.items()}
 TASK_STATES = ('success', 'skipped', 'failed', 'running', 'timeout', 'waiting')
 OPERATION_TYPES = ('backup', 'copy', 'replication', 'restore', 'delete', 'sync',
-                   'vault_delete', 'remove_resource')
+                   'vault_delete', 'remove_resource', 'migrate', 'update_expiration_time')
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> str | None:

@@ -9,7 +9,7 @@ from cbr_api import errors
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import parse_body, query_page
-from cbr_common.backups import OBJECT_TYPES, vault_resources, vault_stats, vaults
+from cbr_common.backups import OBJECT_TYPES, migration, vault_resources, vault_stats, vaults
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput
@@ -120,6 +120,17 @@ def show_summary(project_id: str):
     return jsonify(views.summary(sum(row.size for row in rows), sum(used.values())))
 
 
+@blueprint.put('/vaults/batch-update')
+def batch_update_vaults(project_id: str):
+    changes = parse_body(schemas.VaultBatchUpdateBody).vault.model_dump(exclude_none=True)
+    with intent() as it:
+        rows = list(it.session.execute(select(models.Vault).where(
+            models.Vault.project_id == project_id).with_for_update()).scalars())
+        for vault in rows:
+            vaults.update(it.session, vault, changes)
+    return jsonify({'updated_vaults_id': [vault.id for vault in rows]})
+
+
 @blueprint.get('/vaults/<vault_id>')
 def show_vault(project_id: str, vault_id: str):
     with read_scope() as session:
@@ -187,3 +198,34 @@ def dissociate_policy(project_id: str, vault_id: str):
         vault = vaults.get(it.session, project_id, vault_id, lock=True)
         policies.dissociate(vault, spec.policy_id)
     return jsonify({'dissociate_policy': {'vault_id': vault_id, 'policy_id': spec.policy_id}})
+
+
+@blueprint.post('/vaults/<vault_id>/migrateresources')
+def migrate_resources(project_id: str, vault_id: str):
+    spec = parse_body(schemas.MigrateResourcesBody)
+    with intent() as it:
+        it.publish(migration.request_migrate(it.session, project_id, vault_id,
+                                             spec.destination_vault_id, spec.resource_ids))
+    return jsonify({'migrated_resources': spec.resource_ids})
+
+
+@blueprint.put('/vaults/<vault_id>/set-resources')
+def set_resources(project_id: str, vault_id: str):
+    spec = parse_body(schemas.SetResourcesBody)
+    with intent() as it:
+        vault = vaults.get(it.session, project_id, vault_id, lock=True)
+        changed = vault_resources.set_auto_protect(vault, spec.resource_ids,
+                                                   spec.action == 'unsuspend')
+    return jsonify({'set_resource_ids': changed})
+
+
+@blueprint.put('/vaults/<vault_id>/update-backup-expiration-time')
+def update_expiration(project_id: str, vault_id: str):
+    spec = parse_body(schemas.ExpirationBody)
+    with intent() as it:
+        operation, count = migration.request_expiry_change(
+            it.session, project_id, vault_id, spec.expect_expiration_date, spec.time_zone)
+        it.publish(operation)
+    return jsonify({'affected_backups_count': count,
+                    'new_expiration_day': spec.expect_expiration_date,
+                    'operation_log_id': operation.id})

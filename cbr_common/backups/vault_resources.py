@@ -103,7 +103,7 @@ def add(session: Session, vault: models.Vault, refs: Sequence[ResourceRef]) -> l
         session.add(models.VaultResource(resource_id=ref.id, vault_id=vault.id,
                                          project_id=vault.project_id, resource_type=ref.type,
                                          name=row.name, extra_info=dict(ref.extra_info),
-                                         created_at=now))
+                                         auto_protect=True, created_at=now))
     if total > vault.size:  # rule V6
         raise InvalidInput('the associated resources total %d GB, more than the vault\'s '
                            '%d GB' % (total, vault.size), field='resources',
@@ -150,3 +150,16 @@ def include_volumes(association: models.VaultResource) -> frozenset[str] | None:
     listed = (association.extra_info or {}).get('include_volumes') or []
     return frozenset(entry['id'] for entry in listed) if listed else None
 
+
+
+def set_auto_protect(vault: models.Vault, resource_ids: Sequence[str],
+                     enabled: bool) -> list[str]:
+    """Whether the vault's policy backs up each resource (``auto_protect``)."""
+    associated = {resource.resource_id: resource for resource in vault.resources}
+    for resource_id in resource_ids:
+        if resource_id not in associated:
+            raise InvalidInput('resource %s is not in vault %s' % (resource_id, vault.id),
+                               field='resource_ids', code=codes.RESOURCE_NOT_IN_VAULT)
+        associated[resource_id].auto_protect = enabled
+    vault.updated_at = clock.now()
+    return list(resource_ids)

@@ -31,6 +31,8 @@ JOB_QUEUES: dict[str, str] = {
     'backupServer': 'backup',
     'deleteBackup': 'backup',
     'deleteVault': 'backup',
+    'migrateResources': 'backup',
+    'updateExpiration': 'backup',
     'restoreBackup': 'restore',
 }
 QUEUES: tuple[str, ...] = tuple(sorted(set(JOB_QUEUES.values())))

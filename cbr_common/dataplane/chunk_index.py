@@ -216,6 +216,11 @@ def settle(session: Session, vault_id: str, operation_id: str,
     return {digest for digest, delta in deltas.items() if delta < 0}
 
 
+def add_references(session: Session, vault_id: str, counts: Mapping[bytes, int]) -> None:
+    """``counts[digest]`` more references on each chunk (manifests that now count)."""
+    _adjust(session, vault_id, counts)
+
+
 def drop_references(session: Session, vault_id: str, digests: Collection[bytes]) -> None:
     """One reference less on each chunk (a manifest that no longer counts)."""
     _adjust(session, vault_id, dict.fromkeys(digests, -1))

@@ -109,7 +109,7 @@ class BackupTransfer:
             result.added_bytes += outcome.added_bytes
             done += len(batch)
             progress(done, len(blocks))
-        self._record_packs()
+        self.finish()
         result.manifest = result.manifest.updated(changes)
         return result
 
@@ -125,11 +125,7 @@ class BackupTransfer:
             digest = bytes.fromhex(crypto.chunk_id(data, self.key_id))
             changes[block] = digest
             plain[digest] = data
-        token = uuid.uuid4().hex
-        claim = self._claim(token, plain)
-        if claim.upload:
-            self._write_pack(token, {digest: plain[digest] for digest in claim.upload})
-        return _BatchResult(changes, sum(len(plain[digest]) for digest in claim.new))
+        return _BatchResult(changes, self.store(plain))
 
     def _write_pack(self, token: str, chunks: dict[bytes, bytes]) -> None:
         """Seal the chunks into one object and write it; where each one is gets recorded
@@ -161,8 +157,18 @@ class BackupTransfer:
                 self._written.put(record)
             raise
 
+    def store(self, plain: dict[bytes, bytes]) -> int:
+        """Pin chunks (digest -> plain bytes) in the vault for the job, storing the ones it
+        does not have yet in one pack; returns the bytes that are new to the vault.  The
+        caller records the pack with :meth:`finish` and settles the pins in its commit."""
+        token = uuid.uuid4().hex
+        claim = self._claim(token, plain)
+        if claim.upload:
+            self._write_pack(token, {digest: plain[digest] for digest in claim.upload})
+        return sum(len(plain[digest]) for digest in claim.new)
+
     @_RETRY_CONFLICTS
-    def _record_packs(self) -> None:
+    def finish(self) -> None:
         """Record where the chunks of the packs written so far are."""
         self._in_write_transaction(lambda session: None)
 
@@ -174,6 +180,13 @@ class BackupTransfer:
                  for digest, data in plain.items()}
         return self._in_write_transaction(lambda session: chunk_index.claim(
             session, self.vault_id, self.operation_id, token, sizes))
+
+
+def fetch(chunks: ChunkStore, place: chunk_index.Location, key_id: str | None,
+          digest: bytes) -> bytes:
+    """The plain bytes of one stored chunk."""
+    stored = chunks.get_range(place.key, place.offset, place.length)
+    return crypto.unseal(stored, key_id, digest.hex())
 
 
 def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest,
@@ -197,9 +210,7 @@ def restore(volumes: VolumeStore, chunks: ChunkStore, manifest: Manifest,
                 writes.append((block, None))
                 continue
             if digest not in fetched:
-                place = places[digest]
-                stored = chunks.get_range(place.key, place.offset, place.length)
-                fetched[digest] = crypto.unseal(stored, key_id, digest.hex())
+                fetched[digest] = fetch(chunks, places[digest], key_id, digest)
             writes.append((block, fetched[digest]))
         volumes.write_blocks(target_id, writes)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from cbr_api.cbr_v3 import backups, policies, tasks, vaults
+from cbr_api.cbr_v3 import backups, members, policies, protectables, tags, tasks, vaults
 
 BLUEPRINTS: tuple[Blueprint, ...] = (vaults.blueprint, policies.blueprint, backups.blueprint,
-                                     tasks.blueprint)
+                                     members.blueprint, tasks.blueprint, tags.blueprint,
+                                     protectables.blueprint)

@@ -15,7 +15,8 @@ from cbr_common.inventory import GIB
 
 MIB = 1 << 20
 TASK_TYPES = {'backupDevice': 'backup', 'backupServer': 'backup', 'restoreBackup': 'restore',
-              'deleteBackup': 'delete', 'deleteVault': 'vault_delete'}
+              'deleteBackup': 'delete', 'deleteVault': 'vault_delete',
+              'migrateResources': 'migrate', 'updateExpiration': 'update_expiration_time'}
 TASK_STATES = {'INIT': 'waiting', 'RUNNING': 'running', 'SUCCESS': 'success', 'FAIL': 'failed'}
 PROTECT_STATES = {'protecting': 'protecting', 'restoring': 'restoring', 'deleting': 'removing',
                   'error': 'error'}
@@ -35,7 +36,7 @@ def vault_resource(r: models.VaultResource, facts: ResourceFacts) -> dict[str, A
     return {'extra_info': dict(r.extra_info or {}), 'id': r.resource_id, 'name': r.name,
             'protect_status': facts.busy_status or 'available', 'size': facts.size,
             'type': r.resource_type, 'backup_size': round(facts.backup_bytes / MIB),
-            'backup_count': facts.backup_count, 'auto_protect': False}
+            'backup_count': facts.backup_count, 'auto_protect': r.auto_protect}
 
 
 def vault(v: models.Vault, facts: VaultFacts, *, created: bool = False) -> dict[str, Any]:
@@ -151,9 +152,13 @@ def operation_log(op: models.Operation, vault_name: str) -> dict[str, Any]:
         extra['restore'] = {**backup_ref,
                             'target_resource_id': entities.get('server_id') or ','.join(targets),
                             'target_resource_name': ''}
-    else:
+    elif task_type == 'vault_delete':
         extra['vault_delete'] = {'fail_count': entities.get('fail_count', 0),
                                  'total_count': entities.get('total_count', 0)}
+    elif task_type == 'update_expiration_time':
+        extra['update_expiration_time'] = {
+            'affected_backups_count': entities.get('affected_backups_count', 0),
+            'expiration_day': entities.get('expiration_day', '')}
     return {
         'checkpoint_id': entities.get('checkpoint_id') or '',
         'created_at': timefmt.zulu(op.created_at), 'ended_at': timefmt.zulu(op.end_time),
@@ -174,3 +179,10 @@ def _task_resource_type(op: models.Operation) -> str:
 def summary(total_size: int, used_bytes: int) -> dict[str, int]:
     """``GET /vaults/summary``: capacity and use of all the project's vaults, in GB."""
     return {'size': total_size, 'used_size': round(used_bytes / GIB)}
+
+
+def member(m: models.BackupMember) -> dict[str, Any]:
+    """The ``Member`` shape of one share of a backup."""
+    return {'status': m.status, 'created_at': timefmt.evs(m.created_at),
+            'updated_at': timefmt.evs(m.updated_at), 'backup_id': m.backup_id, 'image_id': '',
+            'dest_project_id': m.dest_project_id, 'vault_id': m.vault_id or '', 'id': m.id}

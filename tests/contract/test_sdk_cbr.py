@@ -10,44 +10,12 @@ import os
 
 import huaweicloudsdkcbr.v1 as sdk
 import pytest
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
+from tests.contract.conftest import cbr_client
 from tests.support.cbr import Cbr
 from tests.support.client import poll
-from tests.support.sdk_models import mismatches
-
-OPTIONAL = frozenset({
-    'CreateVaultResponse.orders', 'CreateVaultResponse.ret_code', 'CreateVaultResponse.err_text',
-    'CreateVaultResponse.error_code', 'ResourceExtraInfo.include_volumes',
-    'ResourceExtraInfo.exclude_volumes', 'Resource.extra_info',
-    'VaultPolicyResp.destination_vault_id', 'PolicyAssociateVault.destination_vault_id',
-    *('PolicyoODCreate.%s' % name for name in sdk.PolicyoODCreate.attribute_map),
-    *('OpExtraInfo.%s' % name for name in ('backup', 'delete', 'sync', 'remove_resources',
-                                            'replication', 'restore', 'vault_delete',
-                                            'update_expiration_time')),
-})
-
-
-def check(response, model: str | None = None) -> None:
-    """The raw body of ``response`` matches its SDK response model exactly."""
-    raw = response.to_json_object()
-    problems = mismatches(sdk, model or type(response).__name__, raw, optional=OPTIONAL)
-    assert not problems, problems
-
-
-@pytest.fixture
-def client(stack) -> sdk.CbrClient:
-    entry = stack.project('demo')
-    return (sdk.CbrClient.new_builder()
-            .with_credentials(BasicCredentials(entry['ak'], entry['sk'], entry['id']))
-            .with_endpoints([stack.endpoint]).build())
-
-
-@pytest.fixture
-def cbr(stack) -> Cbr:
-    return Cbr(stack)
-
+from tests.support.sdk_models import check_cbr as check
 
 def _billing(object_type: str, size: int) -> sdk.BillingCreate:
     return sdk.BillingCreate(consistent_level='crash_consistent', object_type=object_type,
@@ -224,3 +192,68 @@ def test_errors_reach_the_sdk_with_code_and_request_id(client):
     with pytest.raises(ClientRequestException) as missing:
         client.show_vault(sdk.ShowVaultRequest(vault_id='does-not-exist'))
     assert (missing.value.status_code, missing.value.error_code) == (404, 'BackupService.6300')
+
+
+def test_sharing_through_the_sdk(client, cbr, stack):
+    alt_client = cbr_client(stack, 'alt_demo')
+    alt = Cbr(stack, 'alt_demo')
+    disk = cbr.disk(10)
+    vault = cbr.vault('disk', 20, [disk])
+    backup = cbr.backup(vault['id'], disk)
+    added = client.add_member(sdk.AddMemberRequest(backup_id=backup['id'], body=sdk.AddMembersReq(
+        members=[alt.project_id])))
+    check(added)
+    assert added.members[0].status == 'pending'
+    listed = client.show_members_detail(sdk.ShowMembersDetailRequest(backup_id=backup['id']))
+    check(listed)
+    assert listed.count == 1
+    inbox = alt.vault('disk', 20, name='sdk-inbox')
+    answered = alt_client.update_member_status(sdk.UpdateMemberStatusRequest(
+        backup_id=backup['id'], member_id=alt.project_id,
+        body=sdk.UpdateMember(status='accepted', vault_id=inbox['id'])))
+    check(answered)
+    assert answered.member.vault_id == inbox['id']
+    shown = client.show_member_detail(sdk.ShowMemberDetailRequest(
+        backup_id=backup['id'], member_id=alt.project_id))
+    check(shown)
+    assert shown.member.status == 'accepted'
+    shared = alt_client.list_backups(sdk.ListBackupsRequest(own_type='shared'))
+    check(shared)
+    assert backup['id'] in [b.id for b in shared.backups]
+    client.delete_member(sdk.DeleteMemberRequest(backup_id=backup['id'],
+                                                 member_id=alt.project_id))
+    with pytest.raises(ClientRequestException) as gone:
+        alt_client.show_backup(sdk.ShowBackupRequest(backup_id=backup['id']))
+    assert (gone.value.status_code, gone.value.error_code) == (404, 'BackupService.6400')
+
+
+def test_migrate_set_batch_update_and_expiry_through_the_sdk(client, cbr):
+    disk = cbr.disk(10)
+    cbr.write(disk, 0, os.urandom(1 << 20))
+    source, destination = cbr.vault('disk', 20, [disk]), cbr.vault('disk', 20)
+    backup = cbr.backup(source['id'], disk)
+    expiry = client.update_expiration_time(sdk.UpdateExpirationTimeRequest(
+        vault_id=source['id'], body=sdk.UpdateExpirationTimeReq(
+            expect_expiration_date='2999-01-31', time_zone='UTC+00:00')))
+    check(expiry)
+    assert expiry.affected_backups_count == 1
+    cbr.wait_task(expiry.operation_log_id)
+    suspended = client.set_vault_resource(sdk.SetVaultResourceRequest(
+        vault_id=source['id'], body=sdk.VaultSetResourceReq(resource_ids=[disk],
+                                                            action='suspend')))
+    check(suspended)
+    assert suspended.set_resource_ids == [disk]
+    batch = client.batch_update_vault(sdk.BatchUpdateVaultRequest(
+        body=sdk.BatchUpdateVaultRequestBody(vault=sdk.VaultBatchUpdate(smn_notify=False))))
+    check(batch)
+    assert source['id'] in batch.updated_vaults_id
+    migrated = client.migrate_vault_resource(sdk.MigrateVaultResourceRequest(
+        vault_id=source['id'], body=sdk.VaultMigrateResourceReq(
+            destination_vault_id=destination['id'], resource_ids=[disk])))
+    check(migrated)
+    assert migrated.migrated_resources == [disk]
+    poll(lambda: client.show_backup(sdk.ShowBackupRequest(backup_id=backup['id'])),
+         lambda shown: shown.backup.vault_id == destination['id'], 60,
+         'the backup did not move')
+    shown = client.show_backup(sdk.ShowBackupRequest(backup_id=backup['id']))
+    assert shown.backup.expired_at.year == 2999

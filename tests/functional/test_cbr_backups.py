@@ -173,11 +173,7 @@ def test_disk_restore_gives_back_the_bytes_of_backup_time(cbr):
     cbr.call('DELETE', 'backups/%s' % first['id'], expect=204)  # B5: second stays whole
     cbr.wait_gone('backups/%s' % first['id'])
     cbr.write(disk, 0, os.urandom(16 * BLOCK))
-    cbr.call('POST', 'backups/%s/restore' % second['id'], expect=202,
-             json={'restore': {'volume_id': disk}})
-    cbr.wait_backup(second['id'], ('available',))
-    poll(lambda: cbr.disk_status(disk), lambda status: status == 'available', 60,
-         'the disk did not come back')
+    cbr.restore_disk(second['id'], disk)
     assert cbr.checksum(disk) == changed != before
     other = cbr.disk(10)
     wrong = cbr.error('POST', 'backups/%s/restore' % second['id'], 400,

@@ -51,6 +51,16 @@ class Cbr:
         assert self.client.wait_job(body['job_id'])['status'] == 'SUCCESS'
         return body['volume_ids'][0]
 
+    def file_system(self, size: int = 500) -> str:
+        """A new SFS Turbo file system, available."""
+        created = self.client.post('/v1/%s/sfs-turbo/shares' % self.project_id, json={'share': {
+            'name': 'fs-test', 'size': size, 'availability_zone': 'sim-az-1', 'vpc_id': 'vpc',
+            'subnet_id': 'net', 'security_group_id': 'sg'}}).json()
+        poll(lambda: self.client.get('/v1/%s/sfs-turbo/shares/%s' % (
+            self.project_id, created['id'])).json()['status'], lambda status: status == '200',
+            30, 'the file system was not created')
+        return created['id']
+
     def server(self, disk_sizes: tuple[int, ...] = (10, 10)) -> tuple[str, list[str]]:
         """A running server with a system disk and data disks; (id, disk ids by device)."""
         body = self.client.post('/v1/%s/cloudservers' % self.project_id, json={'server': {
@@ -95,6 +105,12 @@ class Cbr:
         root = self.stack.root / 'state' / 'chunks' / vault_id
         return sorted(str(path) for path in root.rglob('*') if path.is_file())
 
+    def wait_freed(self, vault_id: str, timeout: float = 30.0) -> None:
+        """Wait until the chunk store holds no object of the vault (freed after the
+        deleting job's commit)."""
+        poll(lambda: self.stored_objects(vault_id), lambda objects: objects == [], timeout,
+             'the blocks of vault %s were not freed' % vault_id)
+
     # -- CBR -----------------------------------------------------------------------------
     def vault(self, object_type: str = 'disk', size: int = 100, resources: list[str] = (),
               **extra: Any) -> dict:
@@ -130,6 +146,14 @@ class Cbr:
         return poll(lambda: self.call('GET', 'backups/%s' % backup_id)['backup'],
                     lambda backup: backup['status'] in statuses, timeout,
                     'backup %s did not reach %s' % (backup_id, statuses))
+
+    def restore_disk(self, backup_id: str, disk_id: str) -> None:
+        """Restore a disk backup onto its disk and wait until the disk is back."""
+        self.call('POST', 'backups/%s/restore' % backup_id, expect=202,
+                  json={'restore': {'volume_id': disk_id}})
+        self.wait_backup(backup_id, ('available',))
+        poll(lambda: self.disk_status(disk_id), lambda status: status == 'available', 60,
+             'disk %s did not come back' % disk_id)
 
     def wait_gone(self, suffix: str, timeout: float = 60.0) -> None:
         poll(lambda: self.response('GET', suffix).status_code, lambda status: status == 404,

@@ -7,6 +7,8 @@ import re
 from types import ModuleType
 from typing import Any
 
+import huaweicloudsdkcbr.v1 as cbr_sdk
+
 _LIST = re.compile(r'^list\[(.+)\]$')
 _MAP = re.compile(r'^dict\(str, (.+)\)$')
 PRIMITIVES = frozenset({'str', 'int', 'bool', 'float', 'object', 'datetime', 'date'})
@@ -39,3 +41,26 @@ def mismatches(module: ModuleType, model: str, raw: Any, path: str = '',
             problems += mismatches(module, cls.openapi_types[by_json[key]], value,
                                    '%s.%s' % (path, key), optional)
     return problems
+
+
+# Attributes the CBR v3 answers may leave out: pre-paid order results, optional extras,
+# and the operation-definition and task blocks that only some policies and tasks have.
+CBR_OPTIONAL = frozenset({
+    'CreateVaultResponse.orders', 'CreateVaultResponse.ret_code', 'CreateVaultResponse.err_text',
+    'CreateVaultResponse.error_code', 'ResourceExtraInfo.include_volumes',
+    'ResourceExtraInfo.exclude_volumes', 'Resource.extra_info',
+    'VaultPolicyResp.destination_vault_id', 'PolicyAssociateVault.destination_vault_id',
+    *('PolicyoODCreate.%s' % name for name in cbr_sdk.PolicyoODCreate.attribute_map),
+    *('OpExtraInfo.%s' % name for name in ('backup', 'delete', 'sync', 'remove_resources',
+                                            'replication', 'restore', 'vault_delete',
+                                            'update_expiration_time')),
+})
+
+
+def check_cbr(response: Any, *, model: str | None = None,
+              optional: frozenset[str] = frozenset()) -> None:
+    """The raw body of a huaweicloudsdkcbr ``response`` matches its SDK model exactly
+    (``optional`` names further attributes that may be absent)."""
+    problems = mismatches(cbr_sdk, model or type(response).__name__, response.to_json_object(),
+                          optional=CBR_OPTIONAL | optional)
+    assert not problems, problems

@@ -5,7 +5,7 @@ from flask import Flask, jsonify
 
 from cbr_api import cbr_v3, errors
 from cbr_api.identity import keystone
-from cbr_api.inventory import ecs, evs, jobs, sfs
+from cbr_api.inventory import ecs, evs, ims, jobs, sfs
 from cbr_api.middleware import auth, request_id
 from cbr_api.sim import admin, data
 from cbr_common.config import CONF
@@ -20,12 +20,13 @@ def create_app() -> Flask:
     auth.install(app)
     errors.install(app)
     for blueprint in (keystone.blueprint, evs.blueprint, ecs.blueprint, sfs.blueprint,
-                      jobs.blueprint, admin.blueprint, data.blueprint, *cbr_v3.BLUEPRINTS):
+                      ims.blueprint, jobs.blueprint, admin.blueprint, data.blueprint,
+                      *cbr_v3.BLUEPRINTS):
         app.register_blueprint(blueprint)
 
     @app.get('/')
     def _root():
         return jsonify({'name': 'cbr-sim', 'apis': ['cbr/v3', 'csbs/v1', 'vbs/v2', 'evs/v2',
-                                                    'ecs/v1', 'sfs-turbo/v1', 'identity/v3',
-                                                    'sim/v1']})
+                                                    'ecs/v1', 'sfs-turbo/v1', 'ims/v1',
+                                                    'identity/v3', 'sim/v1']})
     return app

@@ -30,6 +30,9 @@ _SFS_CODES = {'invalid': 'SFS.TURBO.0001', 'not_found': 'SFS.TURBO.0002',
               'conflict': 'SFS.TURBO.0003', 'quota': 'SFS.TURBO.0004',
               'forbidden': 'SFS.TURBO.0005', 'internal': 'SFS.TURBO.0500',
               'unauthenticated': 'SFS.TURBO.0005', 'bad_request': 'SFS.TURBO.0001'}
+_IMS_CODES = {'invalid': 'IMG.0001', 'not_found': 'IMG.0027', 'conflict': 'IMG.0030',
+              'quota': 'IMG.0034', 'forbidden': 'IMG.0003', 'internal': 'IMG.0500',
+              'unauthenticated': 'IMG.0003', 'bad_request': 'IMG.0001'}
 _CBR_CODES = {'invalid': 'BackupService.0100', 'not_found': 'BackupService.0404',
               'conflict': 'BackupService.0409', 'quota': 'BackupService.0413',
               'forbidden': 'BackupService.0403', 'internal': 'BackupService.0001',
@@ -71,6 +74,7 @@ STYLES: dict[str, Style] = {
     'evs': nested_style(_EVS_CODES),
     'ecs': nested_style(_ECS_CODES),
     'jobs': nested_style(_ECS_CODES),
+    'ims': nested_style(_IMS_CODES),
     'sfs': flat_style(_SFS_CODES),
     'cbr': flat_style(_CBR_CODES),
     'sim': flat_style(_SIM_CODES),

@@ -109,7 +109,7 @@ def credentials_document(projects: list[dict[str, Any]], admin: dict[str, Any]) 
             'domain': CONF.identity.domain_name, 'projects': projects, 'admin': admin}
 
 
-_WIPED = (models.ChunkPin, models.Chunk, models.BackupMember, models.Backup,
+_WIPED = (models.ChunkPin, models.Chunk, models.BackupMember, models.Image, models.Backup,
           models.VaultResource, models.Checkpoint, models.Vault, models.Policy,
           models.VolumeAttachment, models.Server, models.Volume, models.Share,
           models.Operation, models.StatusEvent, models.Fault, models.SimClock)

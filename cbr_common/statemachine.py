@@ -59,6 +59,12 @@ TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
         'deleting': frozenset({'deleted', 'error'}),
         'error': frozenset({'deleting'}),
     },
+    'image': {
+        None: frozenset({'queued'}),
+        'queued': frozenset({'active', 'killed'}),
+        'active': frozenset({'deleted'}),
+        'killed': frozenset({'deleted'}),
+    },
     'member': {
         None: frozenset({'pending'}),
         'pending': frozenset({'accepted', 'rejected', 'deleted'}),

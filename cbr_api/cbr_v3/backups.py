@@ -9,7 +9,8 @@ from cbr_api import errors
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import parse_body, query_bool, query_page, query_time
-from cbr_common.backups import RESOURCE_TYPES, checkpoints, requests, restores, sharing
+from cbr_common.backups import (RESOURCE_TYPES, checkpoints, images, requests, restores,
+                                sharing)
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput
@@ -149,7 +150,8 @@ def list_backups(project_id: str):
         else:
             start = offset
         page = list(session.execute(query.limit(limit).offset(start)).scalars())
-        body = {'backups': [views.backup(row) for row in page], 'count': count,
+        made = images.images_of(session, [row.id for row in page])
+        body = {'backups': [views.backup(row, made) for row in page], 'count': count,
                 'offset': offset, 'limit': limit}
     return jsonify(body)
 
@@ -157,8 +159,8 @@ def list_backups(project_id: str):
 @blueprint.get('/backups/<backup_id>')
 def show_backup(project_id: str, backup_id: str):
     with read_scope() as session:
-        return jsonify({'backup': views.backup(sharing.visible_backup(session, project_id,
-                                                                      backup_id))})
+        backup = sharing.visible_backup(session, project_id, backup_id)
+        return jsonify({'backup': views.backup(backup, images.images_of(session, [backup.id]))})
 
 
 @blueprint.put('/backups/<backup_id>')

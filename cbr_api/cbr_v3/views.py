@@ -5,10 +5,11 @@ each field; the contract tests check it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cbr_api import timefmt
-from cbr_common.backups import OBJECT_TYPE_OF, PROVIDER_IDS, SPEC_CODES
+from cbr_common.backups import OBJECT_TYPE_OF, PROVIDER_IDS, SPEC_CODES, images
 from cbr_common.backups.vault_stats import ResourceFacts, VaultFacts
 from cbr_common.db import models
 from cbr_common.inventory import GIB
@@ -73,16 +74,19 @@ def policy(p: models.Policy, vault_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def backup(b: models.Backup) -> dict[str, Any]:
-    """The ``BackupResp`` shape, with a server backup's disk backups as ``children``."""
+def backup(b: models.Backup, images: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``BackupResp`` shape, with a server backup's disk backups as ``children``;
+    ``images`` maps backup ids to the image each made (rule R6)."""
+    image_id = (images or {}).get(b.id)
     return {
         'checkpoint_id': b.checkpoint_id or '', 'created_at': timefmt.evs(b.created_at),
         'description': b.description, 'expired_at': timefmt.evs(b.expired_at),
         'extend_info': {
             'auto_trigger': b.auto_trigger, 'bootable': False, 'snapshot_id': '',
             'support_lld': False,
-            'supported_restore_mode': 'backup' if b.status == 'available' else 'na',
-            'os_images_data': [], 'contain_system_disk': b.resource_type == 'OS::Nova::Server',
+            'supported_restore_mode': _restore_mode(b),
+            'os_images_data': [{'image_id': image_id}] if image_id else [],
+            'contain_system_disk': b.resource_type == 'OS::Nova::Server',
             'encrypted': b.key_id is not None, 'system_disk': False,
             'is_multi_az': False},
         'id': b.id, 'image_type': 'backup', 'name': b.name, 'parent_id': b.parent_id,
@@ -96,6 +100,14 @@ def backup(b: models.Backup) -> dict[str, Any]:
         'children': [backup(child) for child in b.children] if b.parent_id is None else [],
         'incremental': b.incremental, 'version': 1,
     }
+
+
+def _restore_mode(b: models.Backup) -> str:
+    """``backup`` once restorable; ``snapshot`` while a server backup being made can
+    already make an image (rule B13); else ``na``."""
+    if b.status == 'available':
+        return 'backup'
+    return 'snapshot' if b.parent_id is None and images.imageable(b) else 'na'
 
 
 def _root_type(b: models.Backup) -> str:

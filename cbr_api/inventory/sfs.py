@@ -8,6 +8,7 @@ from cbr_api import errors
 from cbr_api.intent import intent
 from cbr_api.inventory import views
 from cbr_api.validation import parse_body, query_int
+from cbr_common.backups import requests
 from cbr_common.db.engine import read_scope
 from cbr_common.inventory import shares
 
@@ -29,6 +30,7 @@ class ShareOption(BaseModel):
     security_group_id: str = Field(min_length=1)
     description: str = Field(default='', max_length=255)
     metadata: dict[str, str] = Field(default_factory=dict)
+    backup_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class CreateShareBody(BaseModel):
@@ -39,9 +41,13 @@ class CreateShareBody(BaseModel):
 @blueprint.post('/v1/<project_id>/sfs-turbo/shares')
 def create_share(project_id: str):
     option = parse_body(CreateShareBody).share
-    spec = shares.ShareSpec(**option.model_dump())
+    spec = shares.ShareSpec(**option.model_dump(exclude={'backup_id'}))
     with intent() as it:
-        operation, share = shares.create(it.session, project_id, spec)
+        if option.backup_id:  # rule R5
+            operation, share = requests.request_new_file_system(it.session, project_id,
+                                                                option.backup_id, spec)
+        else:
+            operation, share = shares.create(it.session, project_id, spec)
         it.publish(operation)
     return jsonify({'id': share.id, 'name': share.name, 'status': share.status}), 202
 

@@ -20,7 +20,8 @@ PUBLIC = frozenset({('GET', '/'), ('GET', '/v3'), ('GET', '/v3/'),
                     ('POST', '/v3/auth/tokens')})
 _PROJECT_PATH = re.compile(r'^/(?:sim/)?v\d+(?:\.\d+)?/([^/]+)(?:/|$)')
 _NOT_PROJECTS = frozenset({'auth', 'projects', 'users', 'services', 'endpoints', 'regions',
-                           'domains', 'clock', 'reset', 'health', 'faults'})
+                           'domains', 'clock', 'reset', 'health', 'faults', 'cloudimages',
+                           'images'})
 
 
 def project_in_path(path: str) -> str | None:

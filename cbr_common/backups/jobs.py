@@ -26,7 +26,7 @@ from cbr_common.dataplane.transfer import BackupTransfer, restore
 from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
 from cbr_common.db import models
 from cbr_common.errors import JobFailed
-from cbr_common.inventory import GIB
+from cbr_common.inventory import GIB, shares
 from cbr_common.operations import FINAL_STATES, outbox
 from cbr_common.operations.registry import job
 from cbr_common.operations.runner import JobContext, complete_operation, fail_operation
@@ -244,6 +244,7 @@ def _settle_targets(session: Session, operation: models.Operation, *, failed: st
     for target_id, previous in operation.params['target_states'].items():
         volume = session.get(models.Volume, target_id)
         if volume is None:
+            _settle_new_share(session, operation, target_id, failed)
             continue
         if volume.status == 'restoring-backup':
             transition(session, volume, 'error_restoring' if failed else previous,
@@ -253,21 +254,33 @@ def _settle_targets(session: Session, operation: models.Operation, *, failed: st
                        operation_id=operation.id, reason=failed)
 
 
+def _settle_new_share(session: Session, operation: models.Operation, share_id: str,
+                      failed: str | None) -> None:
+    """A file system made from a backup (rule R5) is available once it holds the data."""
+    share = session.get(models.Share, share_id)
+    if share is not None and share.status == shares.CREATING:
+        transition(session, share, shares.CREATE_FAILED if failed else shares.AVAILABLE,
+                   entity_type='share', operation_id=operation.id, reason=failed)
+
+
 def _fail_restore(session: Session, operation: models.Operation, reason: str) -> None:
     _settle_targets(session, operation, failed=reason)
 
 
 def _create_targets(ctx: JobContext, volumes: VolumeStore) -> None:
-    """Create-disk-from-backup: make the new disks' storage, then ``available`` and
-    ``restoring-backup`` (rule R4), before the restore writes them."""
+    """Create-from-backup: make the new disks' (or file system's) storage; a disk then goes
+    ``available`` and ``restoring-backup`` (rule R4) before the restore writes it."""
     with ctx.transaction() as session:
-        created = [session.get(models.Volume, target_id)
-                   for target_id in ctx.params['targets'].values()]
-        sizes = {volume.id: volume.size for volume in created if volume.status == 'creating'}
-    for volume_id, size in sizes.items():
-        volumes.create(volume_id, size * GIB)
+        targets = ctx.params['targets'].values()
+        created = [row for row in (session.get(models.Volume, target_id) for target_id in targets)
+                   if row is not None and row.status == 'creating']
+        new_shares = [row for row in (session.get(models.Share, target_id) for target_id in targets)
+                      if row is not None and row.status == shares.CREATING]
+        sizes = {row.id: row.size for row in [*created, *new_shares]}
+    for device_id, size in sizes.items():
+        volumes.create(device_id, size * GIB)
     with ctx.transaction() as session:
-        for volume_id in sizes:
+        for volume_id in (row.id for row in created):
             volume = session.get(models.Volume, volume_id)
             for status in ('available', 'restoring-backup'):
                 transition(session, volume, status, entity_type='volume',

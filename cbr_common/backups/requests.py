@@ -19,7 +19,7 @@ from cbr_common import clock, ids
 from cbr_common.backups import SERVER, TURBO, VOLUME, codes, sharing, vaults
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, WrongState
-from cbr_common.inventory import lookup, volumes
+from cbr_common.inventory import lookup, shares, volumes
 from cbr_common.inventory.volumes import CMK_KEY, ENCRYPTED_KEY
 from cbr_common.operations import outbox
 from cbr_common.statemachine import transition
@@ -217,6 +217,12 @@ def restore_operation(session: Session, backup: models.Backup, targets: Mapping[
                          vault_id=backup.vault_id, resource_id=backup.resource_id)
 
 
+def was_system_disk(session: Session, device: models.Backup) -> bool:
+    """Whether a disk backup is of a system disk: its disk is (still) bootable."""
+    volume = session.get(models.Volume, device.resource_id)
+    return volume is not None and volume.bootable
+
+
 def request_new_disk(session: Session, project_id: str, backup_id: str,
                      spec: volumes.VolumeSpec) -> tuple[models.Operation, models.Volume]:
     """Create a disk from a disk backup (rule R4): ``creating``, ``available``,
@@ -239,6 +245,26 @@ def request_new_disk(session: Session, project_id: str, backup_id: str,
                                   {volume.id: 'available'}, create_targets=True,
                                   project_id=project_id)
     return operation, volume
+
+
+def request_new_file_system(session: Session, project_id: str, backup_id: str,
+                            spec: shares.ShareSpec) -> tuple[models.Operation, models.Share]:
+    """Create an SFS Turbo file system from a file system backup (rule R5): ``100`` until
+    it holds exactly the backup's data, then ``200``; at least as large as the source."""
+    backup = sharing.usable_backup(session, project_id, backup_id)
+    _require_available(backup)
+    if backup.resource_type != TURBO:
+        raise InvalidInput('backup %s is not a file system backup' % backup_id,
+                           field='share.backup_id')
+    if spec.size < backup.resource_size:
+        raise InvalidInput('size %d GB is less than the backed-up file system\'s %d GB'
+                           % (spec.size, backup.resource_size), field='share.size')
+    share = shares.new_share(session, project_id, spec, status=shares.CREATING)
+    session.flush()
+    operation = restore_operation(session, backup, {backup.resource_id: share.id},
+                                  {share.id: shares.AVAILABLE}, create_targets=True,
+                                  project_id=project_id)
+    return operation, share
 
 
 def request_restore(session: Session, project_id: str, backup_id: str,
@@ -301,6 +327,11 @@ def delete_operation(session: Session, backup: models.Backup) -> models.Operatio
         child.status == 'protecting' for child in backup.children)
     if busy:
         raise WrongState('backup %s is %s; it cannot be deleted now' % (backup.id, backup.status),
+                         field='backup_id', code=codes.BACKUP_STATE)
+    image = session.execute(select(models.Image.id).where(
+        models.Image.backup_id == backup.id)).scalar_one_or_none()
+    if image is not None:  # rule B7
+        raise WrongState('backup %s made image %s; delete the image first' % (backup.id, image),
                          field='backup_id', code=codes.BACKUP_STATE)
     vault = session.get(models.Vault, backup.vault_id)
     if vault is not None and vault.status == 'deleting':

@@ -62,7 +62,7 @@ def request_server_restore(session: Session, project_id: str, backup_id: str, se
         if attachment is None:
             raise InvalidInput('disk %s is not attached to server %s' % (volume_id, server_id),
                                field='restore.mappings', code=codes.RESTORE_TARGET)
-        if attachment.boot_index == 0 and not _was_system_disk(session, child):
+        if attachment.boot_index == 0 and not requests.was_system_disk(session, child):
             raise InvalidInput('a data disk backup cannot restore onto system disk %s'
                                % volume_id, field='restore.mappings',
                                code=codes.RESTORE_TARGET)
@@ -77,12 +77,6 @@ def request_server_restore(session: Session, project_id: str, backup_id: str, se
                            field='restore.mappings', code=codes.RESTORE_TARGET)
     return requests.restore_operation(session, backup, targets, previous, server_id=server_id,
                                       power_on=power_on)
-
-
-def _was_system_disk(session: Session, child: models.Backup) -> bool:
-    """Whether a disk backup is of a system disk: its disk is (still) bootable."""
-    volume = session.get(models.Volume, child.resource_id)
-    return volume is not None and volume.bootable
 
 
 def request_disk_restore(session: Session, project_id: str, backup_id: str,

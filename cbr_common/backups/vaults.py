@@ -116,6 +116,12 @@ def request_delete(session: Session, project_id: str, vault_id: str) -> models.O
     if busy is not None:
         raise WrongState('backup %s of vault %s is still being worked on' % (busy, vault_id),
                          field='vault_id', code=codes.VAULT_BUSY)
+    imaged = session.execute(select(models.Image.backup_id).join(
+        models.Backup, models.Backup.id == models.Image.backup_id).where(
+        models.Backup.vault_id == vault_id).limit(1)).scalar_one_or_none()
+    if imaged is not None:  # rule B7
+        raise WrongState('backup %s of vault %s made an image; delete the image first'
+                         % (imaged, vault_id), field='vault_id', code=codes.BACKUP_STATE)
     transition(session, vault, 'deleting', entity_type='vault')
     return outbox.create(session, project_id=project_id, job_type='deleteVault',
                          params={'vault_id': vault_id},

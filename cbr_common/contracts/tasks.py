@@ -27,6 +27,7 @@ JOB_QUEUES: dict[str, str] = {
     'stopServer': 'inventory',
     'createShare': 'inventory',
     'deleteShare': 'inventory',
+    'createImage': 'inventory',
     'backupDevice': 'backup',
     'backupServer': 'backup',
     'deleteBackup': 'backup',

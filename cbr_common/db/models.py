@@ -213,6 +213,22 @@ class Share(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class Image(Base):
+    """A simulated IMS full-server image made from a server backup (rule R6); it holds no
+    data of its own and keeps its backup from being deleted (rule B7)."""
+
+    __tablename__ = 'images'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(String(1024), default='')
+    status: Mapped[str] = mapped_column(String(16))
+    backup_id: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class ChangeStamp(Base):
     """A random token replaced in every transaction that changes a project's inventory.
 

@@ -23,7 +23,7 @@ RunFn = Callable[['JobContext'], None]
 FailFn = Callable[[Session, models.Operation, str], None]
 
 HANDLER_MODULES = ('cbr_common.inventory.jobs', 'cbr_common.backups.jobs',
-                   'cbr_common.backups.vault_jobs')
+                   'cbr_common.backups.vault_jobs', 'cbr_common.backups.images')
 
 
 @dataclass(frozen=True)

@@ -284,3 +284,52 @@ def test_a_backup_outlives_its_disk(cbr):
         'availability_zone': 'sim-az-1', 'volume_type': 'SSD', 'size': 10,
         'backup_id': backup['id'], 'count': 2}})
     assert smaller.status_code == 400 and 'count' in smaller.json()['error']['message']
+
+
+def test_running_backups_and_restores_cannot_be_stopped_by_deleting_them(cbr, stack):
+    # rule: B9, B3
+    disk = cbr.disk(10)
+    vault = cbr.vault('disk', 100, [disk])
+    backup = cbr.backup(vault['id'], disk)
+    _hold(stack, 'restore.start')
+    cbr.call('POST', 'backups/%s/restore' % backup['id'], expect=202,
+             json={'restore': {'volume_id': disk}})
+    assert cbr.call('GET', 'backups/%s' % backup['id'])['backup']['status'] == 'restoring'
+    assert cbr.error('DELETE', 'backups/%s' % backup['id'], 409)['error_code'] == \
+        'BackupService.6401'
+    cbr.wait_backup(backup['id'], ('available',))
+    _hold(stack, 'backup.start')
+    checkpoint = cbr.checkpoint(vault['id'])
+    running = cbr.backups_of(checkpoint['id'])[0]
+    assert running['status'] == 'protecting'
+    assert cbr.error('DELETE', 'backups/%s' % running['id'], 409)['error_code'] == \
+        'BackupService.6401'
+    assert cbr.wait_backup(running['id'])['status'] == 'available'
+
+
+def test_backups_of_a_vault_being_deleted_are_not_restored(cbr, stack):
+    # rule: B10
+    disk = cbr.disk(10)
+    vault = cbr.vault('disk', 100, [disk])
+    backup = cbr.backup(vault['id'], disk)
+    _hold(stack, 'vault.delete')
+    cbr.call('DELETE', 'vaults/%s' % vault['id'], expect=204)
+    refused = cbr.error('POST', 'backups/%s/restore' % backup['id'], 409,
+                        json={'restore': {'volume_id': disk}})
+    assert refused['error_code'] == 'BackupService.6301', refused
+    cbr.wait_gone('vaults/%s' % vault['id'])
+
+
+def test_a_busy_server_is_not_restored(cbr, stack):
+    # rule: R1
+    server, disks = cbr.server((10, 10))
+    vault = cbr.vault('server', 100, [server])
+    backup = cbr.backup(vault['id'], server)
+    _hold(stack, 'ecs.stop_server')
+    stopped = cbr.client.post('/v1/%s/cloudservers/action' % cbr.project_id, json={
+        'os-stop': {'type': 'SOFT', 'servers': [{'id': server}]}})
+    assert stopped.status_code == 200, stopped.text
+    refused = cbr.error('POST', 'backups/%s/restore' % backup['id'], 409,
+                        json={'restore': {'server_id': server}})
+    assert refused['error_code'] == 'BackupService.6406'
+    assert cbr.client.wait_job(stopped.json()['job_id'])['status'] == 'SUCCESS'

@@ -146,6 +146,17 @@ def test_other_projects_vaults_are_not_found(cbr, stack):
     # another project's id in the path is refused outright
     response = cbr.client.get('/v3/%s/vaults' % alt.project_id)
     assert response.status_code == 403
+    # another project's disk is unknown here
+    alt_disk = alt.disk(10)
+    foreign = cbr.error('POST', 'vaults/%s/addresources' % vault['id'], 404, json={
+        'resources': [{'id': alt_disk, 'type': 'OS::Cinder::Volume'}]})
+    assert foreign['error_code'] == 'BackupService.6309'
+    alt_vault = alt.vault('disk', 10, [alt_disk])
+    alt_backup = alt.backup(alt_vault['id'], alt_disk)
+    for method, suffix in (('GET', 'backups/%s'), ('DELETE', 'backups/%s'),
+                           ('GET', 'checkpoints/%s')):
+        target = alt_backup['checkpoint_id'] if 'checkpoints' in suffix else alt_backup['id']
+        assert cbr.response(method, suffix % target).status_code == 404
 
 
 def test_one_policy_per_vault_and_dissociation(cbr):
@@ -220,3 +231,43 @@ def test_reset_wipes_vaults_policies_checkpoints_and_backups(fresh_stack_factory
     assert cbr.call('GET', 'backups')['count'] == 0
     assert cbr.error('GET', 'checkpoints/%s' % backup['checkpoint_id'], 404)
     assert cbr.call('GET', 'operation-logs')['count'] == 0
+
+
+def test_a_deleting_vault_refuses_work_and_a_failed_deletion_leaves_it_in_error(cbr, stack):
+    # rule: V7, V8
+    disk, spare = cbr.disk(10), cbr.disk(10)
+    vault = cbr.vault('disk', 20, [disk])
+    admin = stack.admin()
+    assert admin.post('/sim/v1/faults', json={'point': 'vault.delete', 'action': 'delay',
+                                               'seconds': 8, 'times': 1}).status_code == 201
+    cbr.call('DELETE', 'vaults/%s' % vault['id'], expect=204)
+    assert cbr.call('GET', 'vaults/%s' % vault['id'])['vault']['billing']['status'] == 'deleting'
+    for method, suffix, body in (
+            ('POST', 'vaults/%s/addresources', {'resources': [
+                {'id': spare, 'type': 'OS::Cinder::Volume'}]}),
+            ('PUT', 'vaults/%s', {'vault': {'billing': {'size': 30}}}),
+            ('POST', 'vaults/%s/removeresources', {'resource_ids': [disk]})):
+        refused = cbr.error(method, suffix % vault['id'], 409, json=body)
+        assert refused['error_code'] == 'BackupService.6301', refused
+    checkpoint = cbr.error('POST', 'checkpoints', 409, json={'checkpoint': {
+        'vault_id': vault['id']}})
+    assert checkpoint['error_code'] == 'BackupService.6301'
+    cbr.wait_gone('vaults/%s' % vault['id'])
+
+    failing = cbr.vault('disk', 20)
+    assert admin.post('/sim/v1/faults', json={'point': 'vault.delete',
+                                               'action': 'fail'}).status_code == 201
+    cbr.call('DELETE', 'vaults/%s' % failing['id'], expect=204)
+    poll(lambda: cbr.call('GET', 'vaults/%s' % failing['id'])['vault']['billing']['status'],
+         lambda status: status == 'error', 30, 'the vault did not go to error')
+    task = cbr.tasks(operation_type='vault_delete', vault_id=failing['id'])[0]
+    assert task['status'] == 'failed' and 'vault.delete' in task['error_info']['message']
+    cbr.call('DELETE', 'vaults/%s' % failing['id'], expect=204)  # V8: error vaults delete
+    cbr.wait_gone('vaults/%s' % failing['id'])
+
+
+def test_there_is_no_quota_on_the_number_of_vaults(cbr):
+    # rule: V15
+    made = {cbr.vault('disk', 10, name='many-%02d' % index)['id'] for index in range(40)}
+    listed = {v['id'] for v in cbr.call('GET', 'vaults', params={'limit': 1000})['vaults']}
+    assert made <= listed

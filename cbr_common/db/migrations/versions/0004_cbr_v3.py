@@ -51,6 +51,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_backup_members_backup_id'), ['backup_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_backup_members_dest_project_id'), ['dest_project_id'], unique=False)
 
+    op.create_table('images',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=128), nullable=False),
+    sa.Column('description', sa.String(length=1024), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('backup_id', sa.String(length=36), nullable=True),
+    sa.Column('created_at', cbr_common.db.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', cbr_common.db.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('backup_id')
+    )
+    with op.batch_alter_table('images', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_images_project_id'), ['project_id'], unique=False)
+
     op.create_table('policies',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=32), nullable=False),
@@ -157,6 +173,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_policies_project_id'))
 
     op.drop_table('policies')
+    with op.batch_alter_table('images', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_images_project_id'))
+
+    op.drop_table('images')
     with op.batch_alter_table('backup_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_backup_members_dest_project_id'))
         batch_op.drop_index(batch_op.f('ix_backup_members_backup_id'))

@@ -110,8 +110,8 @@ def credentials_document(projects: list[dict[str, Any]], admin: dict[str, Any]) 
 
 
 _WIPED = (models.ChunkPin, models.Chunk, models.BackupMember, models.Image, models.Backup,
-          models.VaultResource, models.Checkpoint, models.Vault, models.Policy,
-          models.VolumeAttachment, models.Server, models.Volume, models.Share,
+          models.VaultResource, models.Checkpoint, models.PolicyRun, models.Vault,
+          models.Policy, models.VolumeAttachment, models.Server, models.Volume, models.Share,
           models.Operation, models.StatusEvent, models.Fault, models.SimClock)
 
 

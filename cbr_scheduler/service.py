@@ -1,4 +1,5 @@
-"""The scheduler loop: heartbeat, leader lease, then (as leader) reaper, outbox and chunk GC."""
+"""The scheduler loop: heartbeat, leader lease, then (as leader) reaper, outbox, policy
+runs and chunk GC."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ from cbr_common import clock, services
 from cbr_common.config import CONF
 from cbr_common.dataplane import gc
 from cbr_common.operations import outbox, reaper
+from cbr_common.policies import schedule
 from cbr_scheduler import leader
 
 LOG = logging.getLogger(__name__)
@@ -32,8 +34,10 @@ class Scheduler:
         if leading:
             requeued = reaper.reap_expired()
             sent = outbox.redispatch_due()
-            if sent or any(requeued.values()):
-                LOG.info('outbox sent %d; reaper %s', sent, requeued)
+            fired = schedule.fire_due()
+            if sent or fired or any(requeued.values()):
+                LOG.info('outbox sent %d; policy runs fired %d; reaper %s', sent, fired,
+                         requeued)
             if clock.monotonic() >= self.next_sweep:
                 self.next_sweep = clock.monotonic() + CONF.chunk_store.gc_interval
                 gc.sweep()

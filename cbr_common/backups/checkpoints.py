@@ -1,8 +1,10 @@
 """Checkpoints: one backup request on a vault, backing up some or all of its resources.
 
 Rule B1: backups are named ``manualbk_`` and four characters unless named; several
-resources in one request get the suffixes ``-0001``, ``-0002`` …  A resource whose backup
-is still running is skipped and listed with the reason, as the real service does.
+resources in one request get the suffixes ``-0001``, ``-0002`` …  A policy's scheduled run
+is a checkpoint too, of the resources whose automatic backups are not suspended, each
+backup named ``autobk_`` and four characters (B2).  A resource whose backup is still
+running is skipped and listed with the reason, as the real service does.
 """
 from __future__ import annotations
 
@@ -29,10 +31,13 @@ class CheckpointRequest:
     description: str = ''
     incremental: bool = True
     retention_duration_days: int = -1
+    policy_id: str | None = None  # set for a policy's scheduled run
 
 
-def _names(base: str | None, count: int) -> list[str]:
-    base = base or vaults.default_name('manualbk_')
+def _names(request: CheckpointRequest, count: int) -> list[str]:
+    if request.policy_id is not None:  # rule B2
+        return [vaults.default_name('autobk_') for _ in range(count)]
+    base = request.name or vaults.default_name('manualbk_')
     if count == 1:
         return [base]
     return ['%s-%04d' % (base, index) for index in range(1, count + 1)]
@@ -45,8 +50,10 @@ def create(session: Session, project_id: str, request: CheckpointRequest
     vault = vaults.get(session, project_id, request.vault_id, field_name='checkpoint.vault_id')
     vaults.require_available(vault, 'back up into it')
     associated = {resource.resource_id: resource for resource in vault.resources}
-    wanted = list(request.resource_ids) if request.resource_ids else list(associated)
-    if not wanted:
+    wanted = list(request.resource_ids) if request.resource_ids else [
+        resource_id for resource_id, association in associated.items()
+        if request.policy_id is None or association.auto_protect]
+    if not wanted and request.policy_id is None:
         raise InvalidInput('vault %s has no resources to back up' % vault.id,
                            field='checkpoint.parameters.resources',
                            code=codes.RESOURCE_NOT_IN_VAULT)
@@ -64,7 +71,7 @@ def create(session: Session, project_id: str, request: CheckpointRequest
     expires = (now + dt.timedelta(days=request.retention_duration_days)
                if request.retention_duration_days > 0 else None)
     operations, skipped = [], []
-    for resource_id, name in zip(wanted, _names(request.name, len(wanted))):
+    for resource_id, name in zip(wanted, _names(request, len(wanted))):
         association = associated[resource_id]
         running = requests.running_backup(session, resource_id)
         if running is not None:
@@ -75,7 +82,8 @@ def create(session: Session, project_id: str, request: CheckpointRequest
         options = requests.BackupOptions(
             name=name, description=request.description, full=not request.incremental,
             checkpoint_id=checkpoint.id, expired_at=expires,
-            include_volumes=vault_resources.include_volumes(association))
+            include_volumes=vault_resources.include_volumes(association),
+            policy_id=request.policy_id)
         operations.append(requests.request_backup(session, project_id, vault.id, resource_id,
                                                   options=options))
     checkpoint.skipped = skipped

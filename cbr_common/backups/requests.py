@@ -51,6 +51,7 @@ class BackupOptions:
     checkpoint_id: str | None = None
     expired_at: dt.datetime | None = None
     include_volumes: frozenset[str] | None = None
+    policy_id: str | None = None  # the policy whose scheduled run makes it (rule B2)
 
 
 def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resource_type: str,
@@ -66,7 +67,9 @@ def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resourc
                            name=name, description=options.description, incremental=False,
                            full_requested=options.full, key_id=key_id, added_bytes=0,
                            checkpoint_id=options.checkpoint_id, expired_at=options.expired_at,
-                           auto_trigger=False, created_at=now, updated_at=now)
+                           policy_id=options.policy_id,
+                           auto_trigger=options.policy_id is not None, created_at=now,
+                           updated_at=now)
     transition(session, backup, 'protecting', entity_type='backup')
     session.add(backup)
     return backup
@@ -126,7 +129,8 @@ def request_backup(session: Session, project_id: str, vault_id: str, resource_id
                                         'resource_name': backup.resource_name,
                                         'resource_type': backup.resource_type,
                                         'vault_id': vault.id, 'vault_name': vault.name,
-                                        'checkpoint_id': options.checkpoint_id},
+                                        'checkpoint_id': options.checkpoint_id,
+                                        'policy_id': options.policy_id},
                               vault_id=vault.id, resource_id=resource_id)
     backup.operation_id = operation.id
     return operation

@@ -274,6 +274,8 @@ class Vault(Base):
     bind_rules: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     tags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     user_id: Mapped[str] = mapped_column(String(32), default='')
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True,
+                                                            index=True)
     resources: Mapped[list['VaultResource']] = relationship(
         order_by='VaultResource.created_at', passive_deletes=True)
 
@@ -310,6 +312,20 @@ class Policy(Base):
     start_window_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PolicyRun(Base):
+    """One scheduled run of a policy on a vault, claimed once under its unique key."""
+
+    __tablename__ = 'policy_runs'
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    policy_id: Mapped[str] = mapped_column(String(36))
+    vault_id: Mapped[str] = mapped_column(String(36), index=True)
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    checkpoint_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    fired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint('policy_id', 'vault_id', 'scheduled_at'),)
 
 
 class Checkpoint(Base):

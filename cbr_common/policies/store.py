@@ -1,7 +1,8 @@
 """Stored backup policies: create, change, delete, list, and applying one to a vault.
 
 Rules: P1 (at most 32 policies per project), P13 (deleting a policy never deletes
-backups), V11 (a vault has at most one policy applied).  Request bodies are validated
+backups), V11 (a vault has at most one policy applied).  Every change that affects when
+a vault's policy runs sets the vault's next run (:mod:`.schedule`).  Request bodies are validated
 by :mod:`cbr_common.policies.schema` before they reach this module.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cbr_common.backups import codes
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, QuotaExceeded, WrongState
 from cbr_common.inventory import lookup
+from cbr_common.policies import schedule
 
 MAX_POLICIES = 32
 
@@ -48,18 +50,20 @@ def get(session: Session, project_id: str, policy_id: str, *, lock: bool = False
                         field=field_name, lock=lock, code=codes.POLICY_NOT_FOUND)
 
 
-def update_policy(policy: models.Policy, changes: dict[str, Any]) -> models.Policy:
-    """Apply the given attribute changes (already validated)."""
+def update_policy(session: Session, policy: models.Policy,
+                  changes: dict[str, Any]) -> models.Policy:
+    """Apply the given attribute changes (already validated); its vaults' next runs follow."""
     for name, value in changes.items():
         setattr(policy, name, value)
     policy.updated_at = clock.now()
+    schedule.reschedule_policy(session, policy)
     return policy
 
 
 def delete(session: Session, policy: models.Policy) -> None:
     """Delete the policy and take it off its vaults; backups stay (rule P13)."""
     session.execute(update(models.Vault).where(models.Vault.policy_id == policy.id)
-                    .values(policy_id=None, updated_at=clock.now()))
+                    .values(policy_id=None, next_run_at=None, updated_at=clock.now()))
     session.delete(policy)
 
 
@@ -103,6 +107,7 @@ def associate(session: Session, vault: models.Vault, policy: models.Policy) -> N
                          code=codes.POLICY_ALREADY_APPLIED)
     vault.policy_id = policy.id
     vault.updated_at = clock.now()
+    schedule.reschedule(session, vault)
 
 
 def dissociate(vault: models.Vault, policy_id: str) -> None:
@@ -111,4 +116,5 @@ def dissociate(vault: models.Vault, policy_id: str) -> None:
         raise InvalidInput('policy %s is not applied to vault %s' % (policy_id, vault.id),
                            field='policy_id', code=codes.POLICY_NOT_FOUND)
     vault.policy_id = None
+    vault.next_run_at = None
     vault.updated_at = clock.now()

@@ -67,6 +67,19 @@ def upgrade() -> None:
     with op.batch_alter_table('images', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_images_project_id'), ['project_id'], unique=False)
 
+    op.create_table('policy_runs',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('policy_id', sa.String(length=36), nullable=False),
+    sa.Column('vault_id', sa.String(length=36), nullable=False),
+    sa.Column('scheduled_at', cbr_common.db.types.UTCDateTime(), nullable=False),
+    sa.Column('checkpoint_id', sa.String(length=36), nullable=True),
+    sa.Column('fired_at', cbr_common.db.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('policy_id', 'vault_id', 'scheduled_at')
+    )
+    with op.batch_alter_table('policy_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_policy_runs_vault_id'), ['vault_id'], unique=False)
+
     op.create_table('policies',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=32), nullable=False),
@@ -129,13 +142,17 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('bind_rules', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
         batch_op.add_column(sa.Column('tags', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
         batch_op.add_column(sa.Column('user_id', sa.String(length=32), nullable=False, server_default=sa.text("''")))
+        batch_op.add_column(sa.Column('next_run_at', cbr_common.db.types.UTCDateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_vaults_policy_id'), ['policy_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vaults_next_run_at'), ['next_run_at'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('vaults', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vaults_next_run_at'))
         batch_op.drop_index(batch_op.f('ix_vaults_policy_id'))
+        batch_op.drop_column('next_run_at')
         batch_op.drop_column('user_id')
         batch_op.drop_column('tags')
         batch_op.drop_column('bind_rules')
@@ -173,6 +190,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_policies_project_id'))
 
     op.drop_table('policies')
+    with op.batch_alter_table('policy_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_policy_runs_vault_id'))
+
+    op.drop_table('policy_runs')
     with op.batch_alter_table('images', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_images_project_id'))
 

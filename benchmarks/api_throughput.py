@@ -56,10 +56,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import common
-from common import REPO, BenchError, log, run_and_write
+from common import (CHILD_ENV, REPO, BenchError, Signer, Stack, group_cpu_ticks, log,
+                    run_and_write, venv_bin)
 
 BENCH_DIR = REPO / 'benchmarks'
 DEFAULT_OUTPUT = BENCH_DIR / 'results' / 'api_throughput.json'
@@ -67,26 +67,12 @@ GOAL_RATIO = 0.5
 GOAL_P99_MS = 25.0
 KEEPALIVE = 30  # cbr_api/cmd.py sets gunicorn's keepalive to 30 s; the baseline uses the same
 
-# The environment every child process gets: the caller's, before HOME is swapped below.
-CHILD_ENV = dict(os.environ)
-
 
 # -- small helpers -------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
-
-
-def venv_bin(name: str) -> str:
-    """A console script next to this interpreter (the project's .venv), else on PATH."""
-    candidate = Path(sys.executable).parent / name
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which(name)
-    if not found:
-        raise BenchError('%s not found next to %s nor on PATH' % (name, sys.executable))
-    return found
 
 
 def http_get(url: str, headers: dict[str, str] | None = None,
@@ -122,59 +108,11 @@ def machine() -> dict[str, Any]:
     return {**common.machine(), 'wrk': wrk_version[0].strip() if wrk_version else ''}
 
 
-def group_cpu_ticks(pgid: int | None) -> dict[int, int] | None:
-    """User+system CPU clock ticks of each live process in process group ``pgid`` (Linux)."""
-    if pgid is None:
-        return None
-    ticks: dict[int, int] = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as stat:
-                fields = stat.read().rsplit(')', 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields[2] is field 5, pgrp; [11], [12] utime, stime
-            ticks[int(entry)] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
 def _loadavg() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return []
-
-
-# -- signing ---------------------------------------------------------------------------------
-class Signer:
-    """Headers for one request, signed by huaweicloudsdkcore exactly as the SDK signs them."""
-
-    def __init__(self, endpoint: str, ak: str, sk: str, project_id: str, home: str) -> None:
-        # The SDK writes under ~/.huaweicloud; give it a scratch HOME (children keep theirs).
-        os.environ['HOME'] = home
-        try:
-            from huaweicloudsdkcore.auth.credentials import BasicCredentials
-            from huaweicloudsdkcore.sdk_request import SdkRequest
-            from huaweicloudsdkcore.signer.signer import Signer as SdkSigner
-        except ImportError as exc:
-            raise BenchError('huaweicloudsdkcore is missing: run this with the project\'s '
-                             '.venv (pip install -e ".[test]")') from exc
-        self._request_cls = SdkRequest
-        self._signer = SdkSigner(BasicCredentials(ak, sk, project_id))
-        self.endpoint = endpoint.rstrip('/')
-        self.project_id = project_id
-
-    def sign(self, method: str, path: str) -> tuple[str, dict[str, str]]:
-        parts = urlsplit(self.endpoint)
-        request = self._request_cls(method=method, schema=parts.scheme, host=parts.netloc,
-                                    resource_path=path, query_params=[],
-                                    header_params={'Content-Type': 'application/json',
-                                                   'X-Project-Id': self.project_id},
-                                    body='')
-        self._signer.sign(request)
-        return '%s://%s%s' % (parts.scheme, parts.netloc, request.uri), dict(request.header_params)
 
 
 def lua_headers(headers: dict[str, str]) -> str:
@@ -247,50 +185,6 @@ def run_wrk(url: str, args: argparse.Namespace, duration: int,
 
 
 # -- the two servers ----------------------------------------------------------------------------
-class Stack:
-    """cbr-sim through devstack/stack.sh and devstack/unstack.sh with private settings."""
-
-    def __init__(self, args: argparse.Namespace, log_dir: Path) -> None:
-        self.env = dict(CHILD_ENV)
-        self.env.update({'CBR_API_PORT': str(args.api_port), 'CBR_STATE_DIR': args.state_dir,
-                         'CBR_REDIS_URL': args.redis_url})
-        if args.api_workers:
-            self.env['CBR_API_WORKERS'] = str(args.api_workers)
-        if args.api_threads:
-            self.env['CBR_API_THREADS'] = str(args.api_threads)
-        self.state_dir = Path(args.state_dir)
-        self.log_file = log_dir / 'stack.log'
-        self.started = False
-
-    def start(self) -> Path:
-        log('starting cbr-sim: devstack/stack.sh (CBR_API_PORT=%s CBR_STATE_DIR=%s '
-            'CBR_REDIS_URL=%s), log %s' % (self.env['CBR_API_PORT'], self.env['CBR_STATE_DIR'],
-                                           self.env['CBR_REDIS_URL'], self.log_file))
-        self.started = True  # from here on, unstack.sh runs whatever happens
-        with open(self.log_file, 'wb') as out:
-            done = subprocess.run([str(REPO / 'devstack' / 'stack.sh')], env=self.env,
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  cwd=REPO, timeout=900)
-        if done.returncode != 0:
-            tail = self.log_file.read_text(errors='replace').splitlines()[-25:]
-            raise BenchError('devstack/stack.sh failed (exit %d):\n%s'
-                             % (done.returncode, '\n'.join(tail)))
-        return self.state_dir / 'credentials.json'
-
-    def stop(self) -> None:
-        if not self.started:
-            return
-        log('stopping cbr-sim: devstack/unstack.sh')
-        with open(self.log_file, 'ab') as out:
-            done = subprocess.run([str(REPO / 'devstack' / 'unstack.sh')], env=self.env,
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  cwd=REPO, timeout=120)
-        if done.returncode != 0:
-            log('WARNING: devstack/unstack.sh exited %d; see %s' % (done.returncode,
-                                                                    self.log_file))
-        self.started = False
-
-
 class Baseline:
     """benchmarks/baseline_app.py under gunicorn, in a process group of its own."""
 

@@ -10,7 +10,7 @@ import time
 from sqlalchemy import select
 
 from cbr_common.db import models
-from cbr_common.db.engine import session_scope
+from cbr_common.db.engine import read_scope, session_scope
 from cbr_common.errors import InvalidInput, JobFailed
 
 ACTIONS = frozenset({'delay', 'fail'})
@@ -47,7 +47,16 @@ def listing() -> list[dict]:
 
 
 def hit(point: str) -> None:
-    """Called by work at ``point``: consumes one matching fault and applies it."""
+    """Called by work at ``point``: consumes one matching fault and applies it.
+
+    A lock-free read comes first, so work passing a point with no fault set writes
+    nothing.
+    """
+    with read_scope() as session:
+        if session.execute(select(models.Fault.id).where(
+                models.Fault.point == point, models.Fault.remaining > 0)
+                .limit(1)).scalar_one_or_none() is None:
+            return
     with session_scope() as session:
         fault = session.execute(select(models.Fault)
                                 .where(models.Fault.point == point, models.Fault.remaining > 0)

@@ -36,7 +36,8 @@ PROGRESS_INTERVAL = 0.5  # seconds between two progress writes of one job
 
 
 class _ProgressReporter:
-    """Writes a job's progress (whole percent) at most every PROGRESS_INTERVAL seconds.
+    """Writes a job's progress (whole percent) at most every PROGRESS_INTERVAL seconds,
+    never for the last batch (the job's next transaction follows at once).
 
     After the first batch it passes ``fault_point``, once, so tests can hold a job that
     has moved some of its blocks.
@@ -53,7 +54,7 @@ class _ProgressReporter:
     def __call__(self, done: int, total: int) -> None:
         percent = self.start + (self.end - self.start) * done // max(total, 1)
         now = clock.monotonic()
-        if percent != self.written and (now - self.last >= PROGRESS_INTERVAL or done == total):
+        if percent != self.written and done < total and now - self.last >= PROGRESS_INTERVAL:
             self.ctx.set_progress(percent)
             self.written, self.last = percent, now
         if self.fault_point is not None:
@@ -176,7 +177,8 @@ def backup_device(ctx: JobContext) -> None:
                    operation_id=ctx.operation_id)
         if group is not None:
             _advance_group(session, group)
-    gc.collect(vault_id, freed)
+    if freed:  # packs a job left empty otherwise wait for the scheduler's sweep
+        gc.collect(vault_id, freed)
 
 
 def _advance_group(session: Session, group: models.Operation) -> None:

@@ -21,7 +21,7 @@ from cbr_common import clock, ids
 from cbr_common.config import CONF
 from cbr_common.contracts.tasks import JOB_QUEUES, TaskMessage
 from cbr_common.db import models
-from cbr_common.db.engine import session_scope
+from cbr_common.db.engine import read_scope, session_scope
 from cbr_common.messaging.publisher import publish
 from cbr_common.statemachine import transition
 
@@ -50,26 +50,35 @@ def create(session: Session, *, project_id: str, job_type: str,
 
 
 def dispatch(operation_ids: Iterable[str]) -> int:
-    """Publish committed operations that still wait for a worker; returns how many went out."""
+    """Publish committed operations that still wait for a worker; returns how many went out.
+
+    One read finds those still waiting, and one update per batch records the publishes,
+    however many operations a request made.
+    """
     sent = 0
-    for operation_id in operation_ids:
-        with session_scope() as session:
-            operation = session.get(models.Operation, operation_id)
-            if operation is None or operation.status != 'INIT':
-                continue
-            message = TaskMessage(operation_id=operation.id, job_type=operation.job_type,
-                                  project_id=operation.project_id,
-                                  dispatch=operation.dispatch_count + 1)
-        if not publish(message):
-            continue
-        with session_scope() as session:
-            session.execute(update(models.Operation)
-                            .where(models.Operation.id == operation_id,
-                                   models.Operation.status == 'INIT')
-                            .values(dispatched_at=clock.real_time(),
-                                    dispatch_count=models.Operation.dispatch_count + 1))
-        sent += 1
+    for batch in _batches(list(operation_ids)):
+        with read_scope() as session:
+            waiting = session.execute(
+                select(models.Operation.id, models.Operation.job_type,
+                       models.Operation.project_id, models.Operation.dispatch_count)
+                .where(models.Operation.id.in_(batch),
+                       models.Operation.status == 'INIT')).all()
+        published = [row.id for row in waiting if publish(TaskMessage(
+            operation_id=row.id, job_type=row.job_type, project_id=row.project_id,
+            dispatch=row.dispatch_count + 1))]
+        if published:
+            with session_scope() as session:
+                session.execute(update(models.Operation)
+                                .where(models.Operation.id.in_(published),
+                                       models.Operation.status == 'INIT')
+                                .values(dispatched_at=clock.real_time(),
+                                        dispatch_count=models.Operation.dispatch_count + 1))
+        sent += len(published)
     return sent
+
+
+def _batches(ids: list[str], size: int = 500) -> Iterable[list[str]]:
+    return (ids[start:start + size] for start in range(0, len(ids), size))
 
 
 def redispatch_delay(dispatch_count: int) -> float:

@@ -1,9 +1,9 @@
 """Rendered list responses, kept per API process while their project's inventory is unchanged.
 
-A list endpoint reads the project's change stamp first, then asks :func:`rendered` for the
+A list endpoint reads its scope's change stamp first, then asks :func:`rendered` for the
 body: a cached body is reused only when it was rendered under the same stamp, otherwise it
 is rendered again (from data read after the stamp, so never older than it) and kept.
-Bodies depend only on the URL (path, query and host) and the project's inventory.
+Bodies depend only on the URL (path, query and host) and what the scope's stamp covers.
 """
 from __future__ import annotations
 
@@ -40,10 +40,11 @@ def _put(key: str, stamp: str, body: bytes) -> None:
             _entries.popitem(last=False)
 
 
-def rendered(project_id: str, render: Callable[[], Any]) -> Response:
-    """The JSON response of ``render()`` for this request, from the cache when still true."""
+def rendered(scope: str, render: Callable[[], Any]) -> Response:
+    """The JSON response of ``render()`` for this request, from the cache when still true
+    under ``scope``'s change stamp (a project id, or :func:`changes.vaults_scope`)."""
     with read_connection() as connection:
-        stamp = changes.current(connection, project_id)
+        stamp = changes.current(connection, scope)
     key = request.host_url + request.full_path
     body = _get(key, stamp) if stamp is not None else None
     if body is None:

@@ -128,7 +128,7 @@ def reset() -> None:
         projects = [row[0] for row in session.execute(select(models.Project.id))]
         for model in _WIPED:
             session.execute(delete(model))
-        changes.bump(session, projects)
+        changes.bump(session, [*projects, *map(changes.vaults_scope, projects)])
     store = VolumeStore.from_config()
     for device_id in devices:
         store.delete(device_id)

@@ -5,12 +5,12 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from cbr_api import errors
+from cbr_api import errors, render_cache
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import parse_body, query_page
 from cbr_common.backups import OBJECT_TYPES, migration, vault_resources, vault_stats, vaults
-from cbr_common.db import models
+from cbr_common.db import changes, models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput
 from cbr_common.policies import store as policies
@@ -75,14 +75,18 @@ def _list_query(project_id: str):
 def list_vaults(project_id: str):
     limit, offset = query_page()
     query = _list_query(project_id)
-    with read_scope() as session:
-        count = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = list(session.execute(query.options(_WITH_RESOURCES)
-                                    .order_by(models.Vault.created_at.desc(), models.Vault.id)
-                                    .limit(limit).offset(offset)).scalars())
-        body = {'vaults': _render(session, rows), 'count': count, 'limit': limit,
-                'offset': offset}
-    return jsonify(body)
+
+    def render() -> dict:
+        with read_scope() as session:
+            count = session.execute(select(func.count())
+                                    .select_from(query.subquery())).scalar_one()
+            rows = list(session.execute(query.options(_WITH_RESOURCES)
+                                        .order_by(models.Vault.created_at.desc(),
+                                                  models.Vault.id)
+                                        .limit(limit).offset(offset)).scalars())
+            return {'vaults': _render(session, rows), 'count': count, 'limit': limit,
+                    'offset': offset}
+    return render_cache.rendered(changes.vaults_scope(project_id), render)
 
 
 @blueprint.post('/vaults')

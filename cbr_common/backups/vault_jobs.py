@@ -27,7 +27,7 @@ from cbr_common.dataplane.chunk_store import from_config as chunk_store
 from cbr_common.dataplane.manifest import Manifest
 from cbr_common.dataplane.transfer import BATCH_BLOCKS, BackupTransfer, fetch
 from cbr_common.dataplane.volume_store import VolumeStore
-from cbr_common.db import models
+from cbr_common.db import changes, models
 from cbr_common.errors import JobFailed
 from cbr_common.operations.registry import job
 from cbr_common.operations.runner import JobContext
@@ -124,6 +124,7 @@ def migrate_resources(ctx: JobContext) -> None:
         session.execute(update(models.VaultResource)
                         .where(models.VaultResource.resource_id.in_(resource_ids))
                         .values(vault_id=destination_id))
+        changes.touch_vaults(session, [ctx.project_id])
         released = {source_id: set(references), destination_id: freed}
     collect_released(released)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from cbr_common.db import models
+from cbr_common.db import changes, models
 from cbr_common.dataplane.manifest import DIGEST_BYTES
 from cbr_common.errors import WrongState
 
@@ -100,6 +100,8 @@ def _adjust(session: Session, vault_id: str, deltas: Mapping[bytes, int]) -> int
     for digest, delta in deltas.items():
         if delta:
             by_delta.setdefault(delta, []).append(digest.hex())
+    if by_delta:
+        changes.touch_vault(session, vault_id)  # the vault's used space changes
     changed = 0
     for delta, digests in by_delta.items():
         for batch in batches(sorted(digests)):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
 from cbr_common.backups import codes
-from cbr_common.db import models
+from cbr_common.db import changes, models
 from cbr_common.errors import InvalidInput, QuotaExceeded, WrongState
 from cbr_common.inventory import lookup
 from cbr_common.policies import schedule
@@ -64,6 +64,7 @@ def delete(session: Session, policy: models.Policy) -> None:
     """Delete the policy and take it off its vaults; backups stay (rule P13)."""
     session.execute(update(models.Vault).where(models.Vault.policy_id == policy.id)
                     .values(policy_id=None, next_run_at=None, updated_at=clock.now()))
+    changes.touch_vaults(session, [policy.project_id])  # vault lists filter by policy
     session.delete(policy)
 
 

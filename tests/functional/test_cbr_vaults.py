@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import pytest
@@ -271,3 +272,30 @@ def test_there_is_no_quota_on_the_number_of_vaults(cbr):
     made = {cbr.vault('disk', 10, name='many-%02d' % index)['id'] for index in range(40)}
     listed = {v['id'] for v in cbr.call('GET', 'vaults', params={'limit': 1000})['vaults']}
     assert made <= listed
+
+
+def test_the_vault_list_is_never_stale(cbr):
+    # rule: V14
+    disk = cbr.disk(10)
+    cbr.write(disk, 0, os.urandom(2 << 20))
+    vault = cbr.vault('disk', 20, [disk], name='never-stale')
+
+    def listed() -> dict:
+        found = [v for v in cbr.call('GET', 'vaults', params={'name': 'never-stale'})['vaults']
+                 if v['id'] == vault['id']]
+        return found[0] if found else {}
+    assert listed()['billing']['used'] == 0 and listed()['resources'][0]['backup_count'] == 0
+    backup = cbr.backup(vault['id'], disk)
+    shown = listed()
+    assert shown['billing']['used'] == 2  # MB
+    assert shown['resources'][0]['backup_count'] == 1
+    cbr.call('POST', 'vault/%s/tags' % vault['id'], json={'tag': {'key': 'k', 'value': 'v'}},
+             expect=204)
+    assert listed()['tags'] == [{'key': 'k', 'value': 'v'}]
+    cbr.call('POST', 'vaults/%s/removeresources' % vault['id'], json={'resource_ids': [disk]})
+    assert listed()['resources'] == []
+    cbr.wait_gone('backups/%s' % backup['id'])
+    assert listed()['billing']['used'] == 0
+    cbr.call('DELETE', 'vaults/%s' % vault['id'], expect=204)
+    cbr.wait_gone('vaults/%s' % vault['id'])
+    assert listed() == {}

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Throughput of cbr-api's signed ``GET /v2/{project_id}/cloudvolumes/detail`` against a
-bare Flask+gunicorn JSON endpoint measured on the same machine in the same run.
+"""Throughput of a signed cbr-api list, ``GET /v2/{project_id}/cloudvolumes/detail``
+(``--target disks``, the default) or ``GET /v3/{project_id}/vaults`` with 100 vaults
+(``--target vaults``), against a bare Flask+gunicorn JSON endpoint returning items of the
+same shape, measured on the same machine in the same run.
 
 A benchmark, not a test: it reports numbers and whether the goal holds (the median
 cbr/baseline requests-per-second ratio >= 0.5, the median p99 latency of cbr-api < 25 ms);
@@ -54,6 +56,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -188,9 +191,10 @@ def run_wrk(url: str, args: argparse.Namespace, duration: int,
 class Baseline:
     """benchmarks/baseline_app.py under gunicorn, in a process group of its own."""
 
-    def __init__(self, workers: int, threads: int, items: int, log_dir: Path) -> None:
+    def __init__(self, workers: int, threads: int, items: int, log_dir: Path,
+                 route: str = 'volumes') -> None:
         self.port = free_port()
-        self.url = 'http://127.0.0.1:%d/volumes' % self.port
+        self.url = 'http://127.0.0.1:%d/%s' % (self.port, route)
         self.workers, self.threads, self.items = workers, threads, items
         self.log_file = log_dir / 'baseline.log'
         self.process: subprocess.Popen | None = None
@@ -269,6 +273,43 @@ def fmt_row(cells: list[str], widths: list[int]) -> str:
     return '  '.join(cell.rjust(width) for cell, width in zip(cells, widths))
 
 
+@dataclass(frozen=True)
+class Target:
+    """A list endpoint of cbr-api to measure and the baseline route shaped like it."""
+
+    path: str  # with %s for the project id
+    baseline_route: str
+    output: Path
+
+
+TARGETS = {
+    'disks': Target('/v2/%s/cloudvolumes/detail', 'volumes', DEFAULT_OUTPUT),
+    'vaults': Target('/v3/%s/vaults', 'vaults',
+                     BENCH_DIR / 'results' / 'api_throughput_vaults.json'),
+}
+
+
+def make_vaults(signer: Signer, count: int) -> None:
+    """Disk vaults in the demo project, made through the signed CBR v3 API, until it has
+    ``count`` (a reused state folder may have some already)."""
+    path = '/v3/%s/vaults' % signer.project_id
+    status, body = http_get(*signer.sign('GET', path))
+    if status != 200:
+        raise BenchError('signed GET %s answered %d' % (path, status))
+    for index in range(json.loads(body)['count'], count):
+        body = json.dumps({'vault': {
+            'name': 'bench-%03d' % index, 'resources': [],
+            'billing': {'consistent_level': 'crash_consistent', 'object_type': 'disk',
+                        'protect_type': 'backup', 'size': 100}}})
+        url, headers = signer.sign('POST', path, body=body)
+        request = urllib.request.Request(url, data=body.encode(), headers=headers,
+                                         method='POST')
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if response.status != 200:
+                raise BenchError('creating vault %d answered %d' % (index, response.status))
+    log('the demo project has %d vaults' % count)
+
+
 def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     stack = Stack(args, workdir)
     baseline: Baseline | None = None
@@ -280,7 +321,10 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         cbr_pgid = api_process_group(credentials_path)
         signer = Signer(creds['endpoint'], demo['ak'], demo['sk'], demo['id'],
                         str(workdir / 'home'))
-        path = '/v2/%s/cloudvolumes/detail' % demo['id']
+        target = TARGETS[args.target]
+        path = target.path % demo['id']
+        if args.target == 'vaults':
+            make_vaults(signer, args.vaults)
 
         def cbr_script() -> tuple[str, Path]:
             url, headers = signer.sign('GET', path)
@@ -292,11 +336,12 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         status, body = http_get(url, dict(signer.sign('GET', path)[1]))
         if status != 200:
             raise BenchError('signed GET %s answered %d: %s' % (url, status, body[:300]))
-        disks = json.loads(body)['count']
-        log('cbr-api answers: %d disks, %d bytes; gunicorn gthread %d workers x %d threads'
-            % (disks, len(body), settings['workers'], settings['threads']))
+        items = json.loads(body)['count']
+        log('cbr-api answers: %d %s, %d bytes; gunicorn gthread %d workers x %d threads'
+            % (items, args.target, len(body), settings['workers'], settings['threads']))
 
-        baseline = Baseline(settings['workers'], settings['threads'], disks, workdir)
+        baseline = Baseline(settings['workers'], settings['threads'], items, workdir,
+                            target.baseline_route)
         baseline.start()
         _, baseline_body = http_get(baseline.url)
 
@@ -355,7 +400,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     clean = all(not (r[n]['non_2xx'] or r[n]['socket_errors'])
                 for r in rounds for n in ('baseline', 'cbr'))
     return {
-        'benchmark': 'signed GET /v2/{project_id}/cloudvolumes/detail vs bare Flask+gunicorn',
+        'benchmark': 'signed GET %s vs bare Flask+gunicorn' % (target.path % '{project_id}'),
         'date': dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'machine': dict(MACHINE, loadavg_at_end=_loadavg()),
         'settings': {'wrk': 'wrk -t%d -c%d -d%ds --latency' % (args.threads, args.connections,
@@ -366,7 +411,8 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                      'cbr_sim': 'reused %s' % args.credentials if args.credentials
                      else 'devstack/stack.sh', 'database': 'sqlite (devstack default)'
                      if not args.credentials else 'as configured'},
-        'response_bytes': {'cbr': len(body), 'baseline': len(baseline_body), 'disks': disks},
+        'response_bytes': {'cbr': len(body), 'baseline': len(baseline_body),
+                           args.target: items},
         'unbalanced_runs': {
             'set_aside': sum(len(r[n].get('set_aside_unbalanced_runs', ()))
                              for r in rounds for n in ('baseline', 'cbr')),
@@ -453,8 +499,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help='times a run is repeated when one gunicorn worker did more than '
                              '1.5x its fair share of the work (default: %(default)s; 0 keeps '
                              'every run as it came)')
-    parser.add_argument('--output', default=str(DEFAULT_OUTPUT),
-                        help='JSON result file (default: %(default)s)')
+    parser.add_argument('--target', choices=sorted(TARGETS), default='disks',
+                        help='the list to measure: EVS disks (GET /v2/{project_id}/'
+                             'cloudvolumes/detail) or CBR vaults (GET /v3/{project_id}/'
+                             'vaults, after making --vaults of them)')
+    parser.add_argument('--vaults', type=int, default=100,
+                        help='vaults to make first with --target vaults (default: 100)')
+    parser.add_argument('--output',
+                        help='JSON result file (default: benchmarks/results/'
+                             'api_throughput.json, or api_throughput_vaults.json for '
+                             '--target vaults)')
     parser.add_argument('--check', action='store_true', help='exit 1 when the goal is not met')
     args = parser.parse_args(argv)
     for name in ('duration', 'connections', 'threads', 'rounds', 'warmup'):
@@ -462,6 +516,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error('--%s must be at least 1' % name)
     if args.retries < 0:
         parser.error('--retries must be 0 or more')
+    args.output = args.output or str(TARGETS[args.target].output)
     return args
 
 

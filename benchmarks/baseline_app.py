@@ -1,12 +1,14 @@
-"""The baseline of benchmarks/api_throughput.py: a bare Flask app with one JSON route.
+"""The baseline of benchmarks/api_throughput.py: a bare Flask app with two JSON routes.
 
 ``GET /volumes`` returns ``{"volumes": [...], "count": N}`` where every item has the keys
 and value shapes of an EVS disk as cbr-api's ``GET /v2/{project_id}/cloudvolumes/detail``
-returns it, so the two response bodies are about the same size (N comes from
-``CBR_BENCH_BASELINE_ITEMS``, default 7: the disks of the seeded ``demo`` project). The
-items are built once at import; each request serialises them with ``jsonify`` (key order
-kept, as cbr-api does), so JSON encoding is part of the baseline's cost, but there is no
-authentication, no database and no other middleware.
+returns it; ``GET /vaults`` returns ``{"vaults": [...], "count", "limit", "offset"}`` with
+items shaped as cbr-api's ``GET /v3/{project_id}/vaults`` vaults. So each pair of
+response bodies is about the same size (N comes from ``CBR_BENCH_BASELINE_ITEMS``,
+default 7: the disks of the seeded ``demo`` project). The items are built once at import;
+each request serialises them with ``jsonify`` (key order kept, as cbr-api does), so JSON
+encoding is part of the baseline's cost, but there is no authentication, no database and
+no other middleware.
 
 Served by gunicorn with the worker class, workers, threads and keep-alive of cbr-api::
 
@@ -51,7 +53,26 @@ def _volume(index: int) -> dict:
     }
 
 
-ITEMS = [_volume(i) for i in range(int(os.environ.get('CBR_BENCH_BASELINE_ITEMS', '7')))]
+def _vault(index: int) -> dict:
+    vault_id = str(uuid.UUID(int=5000 + index))
+    return {
+        'billing': {'allocated': 0, 'charging_mode': 'post_paid', 'cloud_type': 'public',
+                    'consistent_level': 'crash_consistent', 'object_type': 'disk',
+                    'order_id': '', 'product_id': '', 'protect_type': 'backup', 'size': 100,
+                    'spec_code': 'vault.backup.volume.normal', 'status': 'available',
+                    'storage_unit': '', 'used': 0, 'frozen_scene': '', 'is_multi_az': False},
+        'description': '', 'id': vault_id, 'name': 'bench-%03d' % index,
+        'project_id': PROJECT_ID, 'provider_id': 'd1603440-187d-4516-af25-121250c7cc97',
+        'resources': [], 'tags': [], 'enterprise_project_id': '0', 'auto_bind': False,
+        'bind_rules': {'tags': []}, 'user_id': '', 'created_at': '2026-01-01T00:00:00.000000',
+        'auto_expand': False, 'smn_notify': True, 'threshold': 80,
+        'sys_lock_source_service': '', 'locked': False, 'availability_zone': '',
+    }
+
+
+COUNT = int(os.environ.get('CBR_BENCH_BASELINE_ITEMS', '7'))
+ITEMS = [_volume(i) for i in range(COUNT)]
+VAULTS = [_vault(i) for i in range(COUNT)]
 
 app = Flask('baseline')
 app.json.sort_keys = False
@@ -60,3 +81,8 @@ app.json.sort_keys = False
 @app.get('/volumes')
 def volumes():
     return jsonify({'volumes': ITEMS, 'count': len(ITEMS)})
+
+
+@app.get('/vaults')
+def vaults():
+    return jsonify({'vaults': VAULTS, 'count': len(VAULTS), 'limit': 1000, 'offset': 0})

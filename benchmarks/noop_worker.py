@@ -18,6 +18,8 @@ import redis
 from celery import Celery
 from kombu import Queue
 
+from cbr_common.messaging.celery_app import DELIVERY_SETTINGS
+
 BROKER_ENV = 'CBR_BENCH_NOOP_BROKER'
 QUEUE_ENV = 'CBR_BENCH_NOOP_QUEUE'
 DEFAULT_QUEUE = 'cbr-bench-noop'
@@ -44,14 +46,7 @@ def build_app(broker_url: str, queue: str) -> Celery:
     """A Celery app on ``broker_url`` whose one task is consumed from ``queue``."""
     app = Celery('cbr_bench_noop', broker=broker_url, set_as_current=False)
     app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_acks_on_failure_or_timeout=True,
-        worker_prefetch_multiplier=1,
-        task_serializer='json',
-        accept_content=['json'],
-        result_backend=None,
-        task_ignore_result=True,
+        **DELIVERY_SETTINGS,
         task_queues=[Queue(queue)],
         task_default_queue=queue,
         task_create_missing_queues=False,

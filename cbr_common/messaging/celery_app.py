@@ -22,19 +22,25 @@ def queue_name(family: str) -> str:
 _lock = threading.Lock()
 _app: Celery | None = None
 
+# How every task message is sent, acknowledged and delivered (late acks, one at a time,
+# JSON only, no results); benchmarks/noop_worker.py runs its baseline with the same.
+DELIVERY_SETTINGS: dict[str, object] = dict(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    task_acks_on_failure_or_timeout=True,
+    worker_prefetch_multiplier=1,
+    task_serializer='json',
+    accept_content=['json'],
+    result_backend=None,
+    task_ignore_result=True,
+)
+
 
 def build_app() -> Celery:
     timeout = CONF.messaging.publish_timeout
     app = Celery('cbr', broker=CONF.messaging.broker_url, set_as_current=True)
     app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        task_acks_on_failure_or_timeout=True,
-        worker_prefetch_multiplier=1,
-        task_serializer='json',
-        accept_content=['json'],
-        result_backend=None,
-        task_ignore_result=True,
+        **DELIVERY_SETTINGS,
         task_queues=[Queue(queue_name(family)) for family in QUEUES],
         task_default_queue=queue_name(QUEUES[0]),
         task_create_missing_queues=False,

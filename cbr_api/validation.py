@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from flask import request
@@ -83,3 +84,20 @@ def query_page(max_limit: int = 1000) -> tuple[int, int]:
     """``limit`` (1 … ``max_limit``, default ``max_limit``) and ``offset`` (default 0)."""
     limit = query_int('limit', max_limit, minimum=1, maximum=max_limit) or max_limit
     return limit, query_int('offset', 0) or 0
+
+
+def query_choice(name: str, choices: Collection[str], default: str | None = None) -> str | None:
+    """A query parameter that must be one of ``choices``; ``default`` when absent or empty."""
+    value = request.args.get(name) or default
+    if value is not None and value not in choices:
+        raise InvalidInput('%s must be one of %s' % (name, ', '.join(choices)), field=name)
+    return value
+
+
+def query_choices(name: str, choices: Collection[str]) -> list[str]:
+    """A repeatable query parameter whose every value must be one of ``choices``."""
+    values = request.args.getlist(name)
+    for value in values:
+        if value not in choices:
+            raise InvalidInput('%s must be one of %s' % (name, ', '.join(choices)), field=name)
+    return values

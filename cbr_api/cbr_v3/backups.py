@@ -8,7 +8,8 @@ from sqlalchemy.orm import selectinload
 from cbr_api import errors
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
-from cbr_api.validation import parse_body, query_bool, query_page, query_time
+from cbr_api.validation import (parse_body, query_bool, query_choice, query_choices,
+                                query_page, query_time)
 from cbr_common.backups import (RESOURCE_TYPES, checkpoints, images, requests, restores,
                                 sharing)
 from cbr_common.db import models
@@ -80,11 +81,7 @@ def _ownership(project_id: str):
     """``own_type``: the caller's backups (private, the default), those shared with it
     (shared; ``member_status`` narrows them), or both (all_granted)."""
     own_type = request.args.get('own_type') or 'private'
-    statuses = request.args.getlist('member_status')
-    for status in statuses:
-        if status not in sharing.MEMBER_STATES:
-            raise InvalidInput('member_status must be one of %s'
-                               % ', '.join(sharing.MEMBER_STATES), field='member_status')
+    statuses = query_choices('member_status', sharing.MEMBER_STATES)
     own = models.Backup.project_id == project_id
     shared = models.Backup.id.in_(sharing.shared_with(project_id, statuses))
     choices = {'private': own, 'shared': shared, 'all_granted': or_(own, shared)}
@@ -103,16 +100,10 @@ def _filters(project_id: str) -> list:
                  'vault_id'):
         if args.get(name):
             where.append(getattr(models.Backup, name) == args[name])
-    if args.get('resource_type'):
-        if args['resource_type'] not in RESOURCE_TYPES:
-            raise InvalidInput('resource_type must be one of %s' % ', '.join(RESOURCE_TYPES),
-                               field='resource_type')
-        where.append(models.Backup.resource_type == args['resource_type'])
-    statuses = args.getlist('status')
-    for status in statuses:
-        if status not in BACKUP_STATES:
-            raise InvalidInput('status must be one of %s' % ', '.join(BACKUP_STATES),
-                               field='status')
+    resource_type = query_choice('resource_type', RESOURCE_TYPES)
+    if resource_type is not None:
+        where.append(models.Backup.resource_type == resource_type)
+    statuses = query_choices('status', BACKUP_STATES)
     if statuses:
         where.append(models.Backup.status.in_(statuses))
     if args.get('image_type') not in (None, '', 'backup'):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cbr_api import errors
 from cbr_api.cbr_v3 import views
 from cbr_api.intent import intent
-from cbr_api.validation import parse_body, query_page
+from cbr_api.validation import parse_body, query_choice, query_page
 from cbr_common.backups import sharing
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput
@@ -47,9 +47,7 @@ def add_members(project_id: str, backup_id: str):
 
 def _filtered(members: list, project_id: str) -> list:
     args = request.args
-    if args.get('status') and args['status'] not in sharing.MEMBER_STATES:
-        raise InvalidInput('status must be one of %s' % ', '.join(sharing.MEMBER_STATES),
-                           field='status')
+    query_choice('status', sharing.MEMBER_STATES)
     found = [m for m in members if project_id in (m.project_id, m.dest_project_id)]
     for name in ('dest_project_id', 'status', 'vault_id'):
         if args.get(name):

@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 
 from cbr_api import errors
 from cbr_api.cbr_v3 import views
-from cbr_api.validation import query_page, query_time
+from cbr_api.validation import query_choice, query_page, query_time
 from cbr_common.backups import PROVIDER_IDS, codes
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
-from cbr_common.errors import InvalidInput, NotFound
+from cbr_common.errors import NotFound
 
 blueprint = Blueprint('cbr_tasks', __name__, url_prefix='/v3/<project_id>')
 errors.use_style(blueprint, 'cbr')
@@ -23,22 +23,15 @@ OPERATION_TYPES = ('backup', 'copy', 'replication', 'restore', 'delete', 'sync',
                    'vault_delete', 'remove_resource', 'migrate', 'update_expiration_time')
 
 
-def _choice(name: str, choices: tuple[str, ...]) -> str | None:
-    value = request.args.get(name) or None
-    if value is not None and value not in choices:
-        raise InvalidInput('%s must be one of %s' % (name, ', '.join(choices)), field=name)
-    return value
-
-
 def _filters(project_id: str) -> list:
     args = request.args
     where = [models.Operation.project_id == project_id,
              models.Operation.job_type.in_(list(views.TASK_TYPES)),
              models.Operation.parent_id.is_(None)]
-    operation_type = _choice('operation_type', OPERATION_TYPES)
+    operation_type = query_choice('operation_type', OPERATION_TYPES)
     if operation_type is not None:
         where.append(models.Operation.job_type.in_(JOB_TYPES_OF.get(operation_type, [])))
-    status = _choice('status', TASK_STATES)
+    status = query_choice('status', TASK_STATES)
     if status is not None:
         where.append(models.Operation.status == JOB_STATES_OF.get(status, '-'))
     if args.get('vault_id'):

@@ -8,11 +8,10 @@ from sqlalchemy.orm import Session, selectinload
 from cbr_api import errors, render_cache
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
-from cbr_api.validation import parse_body, query_page
+from cbr_api.validation import parse_body, query_choice, query_page
 from cbr_common.backups import OBJECT_TYPES, migration, vault_resources, vault_stats, vaults
 from cbr_common.db import changes, models
 from cbr_common.db.engine import read_scope
-from cbr_common.errors import InvalidInput
 from cbr_common.policies import store as policies
 
 blueprint = Blueprint('cbr_vaults', __name__, url_prefix='/v3/<project_id>')
@@ -48,11 +47,9 @@ def _list_query(project_id: str):
     args = request.args
     if args.get('name'):
         query = query.where(models.Vault.name == args['name'])
-    if args.get('object_type'):
-        if args['object_type'] not in OBJECT_TYPES:
-            raise InvalidInput('object_type must be one of %s' % ', '.join(OBJECT_TYPES),
-                               field='object_type')
-        query = query.where(models.Vault.resource_type == OBJECT_TYPES[args['object_type']])
+    object_type = query_choice('object_type', OBJECT_TYPES)
+    if object_type is not None:
+        query = query.where(models.Vault.resource_type == OBJECT_TYPES[object_type])
     if args.get('protect_type') not in (None, '', 'backup'):
         query = query.where(false())
     if args.get('cloud_type') not in (None, '', 'public'):

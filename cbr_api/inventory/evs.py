@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cbr_api import errors, render_cache
 from cbr_api.intent import intent
 from cbr_api.inventory import views
-from cbr_api.validation import parse_body, query_bool, query_int
+from cbr_api.validation import parse_body, query_bool, query_choice, query_int
 from cbr_common.backups import requests
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput, NotFound
@@ -92,13 +92,6 @@ def create_volume(project_id: str):
     return jsonify({'job_id': operation.id, 'volume_ids': [v.id for v in created]}), 200
 
 
-def _choice_arg(name: str, choices: tuple[str, ...], default: str) -> str:
-    value = request.args.get(name, default)
-    if value not in choices:
-        raise InvalidInput('%s must be one of %s' % (name, ', '.join(choices)), field=name)
-    return value
-
-
 def _volume_page(project_id: str) -> tuple[list, int, int, int]:
     """The page of disks the list query asks for: (page, count, limit, offset)."""
     ids = tuple(request.args.getlist('id'))
@@ -111,8 +104,8 @@ def _volume_page(project_id: str) -> tuple[list, int, int, int]:
     with read_scope() as session:
         page, count = volumes.listing(
             session, project_id, flt,
-            sort_key=_choice_arg('sort_key', volumes.SORT_KEYS, 'created_at'),
-            sort_dir=_choice_arg('sort_dir', ('asc', 'desc'), 'desc'),
+            sort_key=query_choice('sort_key', volumes.SORT_KEYS, 'created_at'),
+            sort_dir=query_choice('sort_dir', ('asc', 'desc'), 'desc'),
             limit=limit or 1000, offset=offset or 0, marker=request.args.get('marker'))
     return page, count, limit or 1000, offset or 0
 

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from cbr_common.backups import OBJECT_TYPES, RESOURCE_TYPES, SERVER, TURBO, VOLUME, codes
-from cbr_common.backups.vault_resources import ASSOCIABLE, INVENTORY, size_of
+from cbr_common.backups.vault_resources import INVENTORY, association_problem, size_of
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, NotFound
 from cbr_common.statemachine import TRANSITIONS
@@ -191,16 +191,10 @@ def verdict(row: Any, resource_type: str, vault: models.Vault | None) -> Verdict
                        reason='already in vault %s' % vault.name,
                        message='%s %s is already in vault %s (%s)'
                        % (INVENTORY[resource_type][1], row.id, vault.name, vault.id))
-    allowed = ASSOCIABLE[resource_type]
-    if row.status not in allowed:  # rule V5
-        return Verdict(result=False, code=codes.RESOURCE_STATE,
-                       reason='status %s does not allow backup' % row.status,
-                       message='%s %s is %s; only %s can be associated with a vault'
-                       % (INVENTORY[resource_type][1], row.id, row.status,
-                          ', '.join(sorted(allowed))))
-    if resource_type == SERVER and not row.attachments:  # rule V5
-        return Verdict(result=False, code=codes.RESOURCE_STATE, reason='no disk attached',
-                       message='server %s has no disk attached' % row.id)
+    problem = association_problem(row, resource_type)  # rule V5
+    if problem is not None:
+        return Verdict(result=False, code=codes.RESOURCE_STATE, reason=problem[0],
+                       message=problem[1])
     return Verdict(result=True)
 
 

@@ -227,6 +227,21 @@ def was_system_disk(session: Session, device: models.Backup) -> bool:
     return volume is not None and volume.bootable
 
 
+def _source(session: Session, project_id: str, backup_id: str, resource_type: str, what: str,
+            size: int, fields: tuple[str, str]) -> models.Backup:
+    """The backup a new disk or file system of ``size`` GB is made from: the project's own
+    or one shared with it and accepted (rule S2), available, of ``resource_type``, and
+    no larger than ``size``; ``fields`` name the backup id and the size in errors."""
+    backup = sharing.usable_backup(session, project_id, backup_id)
+    _require_available(backup)
+    if backup.resource_type != resource_type or backup.parent_id is not None:
+        raise InvalidInput('backup %s is not a %s backup' % (backup_id, what), field=fields[0])
+    if size < backup.resource_size:
+        raise InvalidInput('size %d GB is less than the backed-up %s\'s %d GB'
+                           % (size, what, backup.resource_size), field=fields[1])
+    return backup
+
+
 def request_new_disk(session: Session, project_id: str, backup_id: str,
                      spec: volumes.VolumeSpec) -> tuple[models.Operation, models.Volume]:
     """Create a disk from a disk backup (rule R4): ``creating``, ``available``,
@@ -235,13 +250,8 @@ def request_new_disk(session: Session, project_id: str, backup_id: str,
     The disk may be of any type and zone, at least as large as the backed-up disk; one
     made from a system disk's backup is a data disk.
     """
-    backup = sharing.usable_backup(session, project_id, backup_id)  # rule S2
-    _require_available(backup)
-    if backup.resource_type != VOLUME or backup.parent_id is not None:
-        raise InvalidInput('backup %s is not a disk backup' % backup_id, field='backup_id')
-    if spec.size < backup.resource_size:
-        raise InvalidInput('size %d GB is less than the backed-up disk\'s %d GB'
-                           % (spec.size, backup.resource_size), field='size')
+    backup = _source(session, project_id, backup_id, VOLUME, 'disk', spec.size,
+                     ('backup_id', 'size'))
     volume = volumes.new_volume(session, project_id, dataclasses.replace(spec, bootable=False),
                                 name=spec.name or 'volume')
     session.flush()
@@ -255,14 +265,8 @@ def request_new_file_system(session: Session, project_id: str, backup_id: str,
                             spec: shares.ShareSpec) -> tuple[models.Operation, models.Share]:
     """Create an SFS Turbo file system from a file system backup (rule R5): ``100`` until
     it holds exactly the backup's data, then ``200``; at least as large as the source."""
-    backup = sharing.usable_backup(session, project_id, backup_id)
-    _require_available(backup)
-    if backup.resource_type != TURBO:
-        raise InvalidInput('backup %s is not a file system backup' % backup_id,
-                           field='share.backup_id')
-    if spec.size < backup.resource_size:
-        raise InvalidInput('size %d GB is less than the backed-up file system\'s %d GB'
-                           % (spec.size, backup.resource_size), field='share.size')
+    backup = _source(session, project_id, backup_id, TURBO, 'file system', spec.size,
+                     ('share.backup_id', 'share.size'))
     share = shares.new_share(session, project_id, spec, status=shares.CREATING)
     session.flush()
     operation = restore_operation(session, backup, {backup.resource_id: share.id},

@@ -63,14 +63,22 @@ def _current_rows(session: Session, vault: models.Vault) -> dict[str, Any]:
         select(model).where(model.id.in_(ids))).scalars()}
 
 
-def _check_associable(row: Any, resource_type: str) -> None:
-    if row.status not in ASSOCIABLE[resource_type]:
-        raise WrongState('%s is %s; only %s can be associated with a vault'
-                         % (row.id, row.status, ', '.join(sorted(ASSOCIABLE[resource_type]))),
-                         field='resources', code=codes.RESOURCE_STATE)
+def association_problem(row: Any, resource_type: str) -> tuple[str, str] | None:
+    """(short reason, message) when the resource's state refuses association (rule V5)."""
+    allowed = ASSOCIABLE[resource_type]
+    if row.status not in allowed:
+        return ('status %s does not allow backup' % row.status,
+                '%s %s is %s; only %s can be associated with a vault'
+                % (INVENTORY[resource_type][1], row.id, row.status, ', '.join(sorted(allowed))))
     if resource_type == SERVER and not row.attachments:
-        raise WrongState('server %s has no disk attached' % row.id, field='resources',
-                         code=codes.RESOURCE_STATE)
+        return 'no disk attached', 'server %s has no disk attached' % row.id
+    return None
+
+
+def _check_associable(row: Any, resource_type: str) -> None:
+    problem = association_problem(row, resource_type)
+    if problem is not None:
+        raise WrongState(problem[1], field='resources', code=codes.RESOURCE_STATE)
 
 
 def add(session: Session, vault: models.Vault, refs: Sequence[ResourceRef]) -> list[str]:

@@ -162,7 +162,7 @@ def update_backup(project_id: str, backup_id: str):
         if spec.name is not None:
             backup.name = spec.name
         it.session.flush()
-        body = {'backup': views.backup(backup)}
+        body = {'backup': views.backup(backup, images.images_of(it.session, [backup.id]))}
     return jsonify(body)
 
 

@@ -32,6 +32,9 @@ def test_a_server_backup_makes_one_image_and_cannot_be_deleted_while_it_exists(c
     assert (image['status'], image['__backup_id']) == ('active', backup['id'])
     shown = cbr.call('GET', 'backups/%s' % backup['id'])['backup']
     assert shown['extend_info']['os_images_data'] == [{'image_id': image_id}]
+    renamed = cbr.call('PUT', 'backups/%s' % backup['id'],
+                       json={'backup': {'name': 'imaged'}})['backup']
+    assert renamed['extend_info']['os_images_data'] == [{'image_id': image_id}]
     again = _image(cbr, backup['id'], expect=409)
     assert 'already' in again['error']['message']
     refused = cbr.error('DELETE', 'backups/%s' % backup['id'], 409)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from cbr_common.db import models
-from cbr_common.db.engine import read_scope, session_scope
+from cbr_common.db.engine import read_connection, session_scope
 from cbr_common.errors import InvalidInput, JobFailed
 
 ACTIONS = frozenset({'delay', 'fail'})
@@ -46,16 +46,19 @@ def listing() -> list[dict]:
                 for f in session.execute(select(models.Fault).order_by(models.Fault.id)).scalars()]
 
 
+_FAULTS = models.Fault.__table__
+_ARMED = (select(_FAULTS.c.id)
+          .where(_FAULTS.c.point == bindparam('point'), _FAULTS.c.remaining > 0).limit(1))
+
+
 def hit(point: str) -> None:
     """Called by work at ``point``: consumes one matching fault and applies it.
 
     A lock-free read comes first, so work passing a point with no fault set writes
     nothing.
     """
-    with read_scope() as session:
-        if session.execute(select(models.Fault.id).where(
-                models.Fault.point == point, models.Fault.remaining > 0)
-                .limit(1)).scalar_one_or_none() is None:
+    with read_connection() as connection:
+        if connection.execute(_ARMED, {'point': point}).first() is None:
             return
     with session_scope() as session:
         fault = session.execute(select(models.Fault)

@@ -140,9 +140,7 @@ def backup_device(ctx: JobContext) -> None:
         vault = session.get(models.Vault, backup.vault_id)
         if backup.parent_id is None and vaults.capacity_used_up(session, vault):
             raise JobFailed('vault capacity used up', codes.CAPACITY_USED_UP)  # rule B6
-    snapshot = _take_snapshot(volumes, backup)
-    with ctx.transaction() as session:
-        backup = session.get(models.Backup, ctx.params['backup_id'])
+        snapshot = _take_snapshot(volumes, backup)
         base = _base_backup(session, backup, snapshot)
         base_manifest = Manifest.decode(base.manifest) if base is not None else None
         if base_manifest is not None:
@@ -169,7 +167,7 @@ def backup_device(ctx: JobContext) -> None:
                             codes.GROUP_FAILED)
         backup = session.get(models.Backup, ctx.params['backup_id'])
         freed = chunk_index.settle(session, vault_id, ctx.operation_id,
-                                   result.manifest.distinct_digests())
+                                   result.manifest.distinct_digests(), transfer.take_written())
         backup.manifest = result.manifest.encode()
         backup.added_bytes = result.added_bytes
         backup.protected_at = clock.now()

@@ -201,11 +201,15 @@ def release_pins(session: Session, operation_id: str) -> dict[str, set[bytes]]:
 
 
 def settle(session: Session, vault_id: str, operation_id: str,
-           referenced: Collection[bytes]) -> set[bytes]:
-    """Turn the operation's pins into one reference per digest of ``referenced``.
+           referenced: Collection[bytes],
+           packs: Collection[tuple[str, Mapping[bytes, tuple[int, int]]]] = ()) -> set[bytes]:
+    """Turn the operation's pins into one reference per digest of ``referenced``, first
+    recording ``packs`` written since the last :func:`store_packs`.
 
     Every referenced digest must be pinned.  Returns the digests that lost references
     (pinned but not referenced, or pinned more than once): candidates for collection.
+    When both packs and references change, every row either touches is locked first in
+    one digest-ordered pass, so the two updates keep the lock order of every job.
     """
     pinned = _pinned(session, operation_id).get(vault_id, Counter())
     unpinned = [digest for digest in referenced if not pinned[digest]]
@@ -213,6 +217,11 @@ def settle(session: Session, vault_id: str, operation_id: str,
         raise WrongState('%d chunks of the new manifest were never pinned' % len(unpinned))
     wanted = set(referenced)
     deltas = {digest: (1 if digest in wanted else 0) - count for digest, count in pinned.items()}
+    changed = {digest.hex() for digest, delta in deltas.items() if delta}
+    if packs and changed:
+        changed.update(digest.hex() for _, layout in packs for digest in layout)
+        _stored_flags(session, vault_id, changed)
+    store_packs(session, vault_id, packs)
     _adjust(session, vault_id, deltas)
     _drop_pins(session, operation_id)
     return {digest for digest, delta in deltas.items() if delta < 0}

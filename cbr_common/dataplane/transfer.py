@@ -6,7 +6,8 @@ release the GIL), with at most one batch per thread and one more in flight, so m
 stays bounded whatever the device size.  Each backup batch pins its chunks in its own transaction
 before it writes anything (:func:`chunk_index.claim`), then writes the chunks it must
 store as one object, a pack.  Where they are is recorded (:func:`chunk_index.store_packs`)
-by the job's next transaction, and all of them before :meth:`BackupTransfer.run` returns.
+by the job's next transaction; the packs of the last batches, by the job's commit
+(:meth:`BackupTransfer.take_written`) or by :meth:`BackupTransfer.finish`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import functools
 import queue
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ContextManager, TypeVar
@@ -61,9 +62,17 @@ def _in_batches(blocks: Sequence[int]) -> list[Sequence[int]]:
     return [blocks[i:i + BATCH_BLOCKS] for i in range(0, len(blocks), BATCH_BLOCKS)]
 
 
-def _pipelined(work: Callable[[T], R], items: Iterable[T], check: Callable[[], None]
+def _pipelined(work: Callable[[T], R], items: Sequence[T], check: Callable[[], None]
                ) -> Iterator[tuple[T, R]]:
-    """``work(item)`` on the pool, results in order, at most ``threads + 1`` in flight."""
+    """``work(item)`` on the pool, results in order, at most ``threads + 1`` in flight.
+
+    A single item runs in the caller's thread: a pool would only add its start-up.
+    """
+    if len(items) <= 1:
+        for item in items:
+            check()
+            yield item, work(item)
+        return
     threads = CONF.chunk_store.transfer_threads
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix='transfer') as pool:
         pending: list[tuple[T, Future[R]]] = []
@@ -99,7 +108,11 @@ class BackupTransfer:
 
     def run(self, snapshot: Snapshot, base: Manifest | None, blocks: Sequence[int],
             progress: Progress, check: Callable[[], None]) -> BackupResult:
-        """Read ``blocks`` of ``snapshot``; the result's manifest is ``base`` updated."""
+        """Read ``blocks`` of ``snapshot``; the result's manifest is ``base`` updated.
+
+        The packs of the last batches may not be recorded yet: the caller records them in
+        its commit (:meth:`take_written`) or with :meth:`finish`.
+        """
         result = BackupResult(base or Manifest(snapshot.size, snapshot.block_size))
         changes: dict[int, bytes | None] = {}
         done = 0
@@ -109,7 +122,6 @@ class BackupTransfer:
             result.added_bytes += outcome.added_bytes
             done += len(batch)
             progress(done, len(blocks))
-        self.finish()
         result.manifest = result.manifest.updated(changes)
         return result
 
@@ -139,15 +151,21 @@ class BackupTransfer:
         self.chunks.put(chunk_index.pack_key(self.vault_id, token), b''.join(parts))
         self._written.put((token, layout))
 
+    def take_written(self) -> list[tuple[str, dict[bytes, tuple[int, int]]]]:
+        """The packs written and not recorded yet (pack -> digest -> (offset, length)), for
+        the caller's commit to record (:func:`chunk_index.settle`)."""
+        written = []
+        while not self._written.empty():
+            written.append(self._written.get())
+        return written
+
     def _in_write_transaction(self, work: Callable[[Session], R]) -> R:
         """``work`` in a job transaction that first records the packs written so far.
 
         One thread at a time: threads queue on a lock here rather than poll for the
         database's write lock.  If the transaction fails, the records wait for the next.
         """
-        written = []
-        while not self._written.empty():
-            written.append(self._written.get())
+        written = self.take_written()
         try:
             with self._writing, self.transaction() as session:
                 chunk_index.store_packs(session, self.vault_id, written)

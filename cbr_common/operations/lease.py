@@ -1,7 +1,7 @@
 """Operation leases: a worker claims an operation, renews the claim, and loses it on expiry."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cbr_common import clock
@@ -41,12 +41,20 @@ def renew(session: Session, operation_id: str, worker_id: str) -> bool:
     return result.rowcount == 1
 
 
-def held(session: Session, operation_id: str, worker_id: str) -> models.Operation:
-    """The operation, locked, if ``worker_id`` still holds it; else :class:`LeaseLost`."""
-    operation = session.execute(select(models.Operation)
-                                .where(models.Operation.id == operation_id)
-                                .with_for_update()).scalar_one_or_none()
-    if (operation is None or operation.status != 'RUNNING'
-            or operation.lease_owner != worker_id):
+_OPERATIONS = models.Operation.__table__
+_HELD = (select(_OPERATIONS.c.id)
+         .where(_OPERATIONS.c.id == bindparam('operation_id'),
+                _OPERATIONS.c.status == 'RUNNING',
+                _OPERATIONS.c.lease_owner == bindparam('worker_id'))
+         .with_for_update())
+
+
+def require_held(session: Session, operation_id: str, worker_id: str) -> None:
+    """Lock the operation's row if ``worker_id`` still holds it; else :class:`LeaseLost`.
+
+    One Core statement, no ORM object: every transaction of a job starts with it.
+    """
+    if session.execute(_HELD, {'operation_id': operation_id,
+                               'worker_id': worker_id}).first() is None:
         raise LeaseLost('operation %s is no longer held by %s' % (operation_id, worker_id))
-    return operation
+

@@ -48,7 +48,7 @@ class JobContext:
     def transaction(self) -> Iterator[Session]:
         """A transaction that commits only while this worker still holds the operation."""
         with session_scope() as session:
-            lease.held(session, self.operation_id, self.worker_id)
+            lease.require_held(session, self.operation_id, self.worker_id)
             yield session
 
     @contextlib.contextmanager
@@ -56,7 +56,7 @@ class JobContext:
         """The job's last transaction: its domain changes and SUCCESS commit together."""
         with self.transaction() as session:
             yield session
-            operation = lease.held(session, self.operation_id, self.worker_id)
+            operation = session.get(models.Operation, self.operation_id)
             operation.entities = {**(operation.entities or {}), **entities}
             _finish(session, operation, 'SUCCESS')
         self.finished = True
@@ -68,7 +68,7 @@ class JobContext:
         it with :func:`complete_operation` or :func:`fail_operation`.  An operation with
         no lease is never reaped; its children are.
         """
-        operation = lease.held(session, self.operation_id, self.worker_id)
+        operation = session.get(models.Operation, self.operation_id)
         operation.lease_owner = None
         operation.lease_expires_at = None
         self.handed_off = True

@@ -71,9 +71,10 @@ def create(session: Session, project_id: str, request: CheckpointRequest
     expires = (now + dt.timedelta(days=request.retention_duration_days)
                if request.retention_duration_days > 0 else None)
     operations, skipped = [], []
+    running_now = requests.running_backups(session, wanted)
     for resource_id, name in zip(wanted, _names(request, len(wanted))):
         association = associated[resource_id]
-        running = requests.running_backup(session, resource_id)
+        running = running_now.get(resource_id)
         if running is not None:
             skipped.append({'id': resource_id, 'type': association.resource_type,
                             'name': association.name, 'code': codes.BACKUP_IN_PROGRESS,
@@ -84,8 +85,11 @@ def create(session: Session, project_id: str, request: CheckpointRequest
             checkpoint_id=checkpoint.id, expired_at=expires,
             include_volumes=vault_resources.include_volumes(association),
             policy_id=request.policy_id)
-        operations.append(requests.request_backup(session, project_id, vault.id, resource_id,
-                                                  options=options))
+        with session.no_autoflush:  # the rows of all the backups go in one flush
+            operation = requests.request_backup(session, project_id, vault.id, resource_id,
+                                                options=options)
+        running_now[resource_id] = operation.params['backup_id']
+        operations.append(operation)
     checkpoint.skipped = skipped
     return checkpoint, operations
 

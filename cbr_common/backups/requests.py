@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,11 +75,16 @@ def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resourc
     return backup
 
 
+def running_backups(session: Session, resource_ids: Collection[str]) -> dict[str, str]:
+    """resource id -> the id of a backup of it still being made, for those that have one."""
+    return dict(session.execute(select(models.Backup.resource_id, models.Backup.id).where(
+        models.Backup.resource_id.in_(resource_ids),
+        models.Backup.status == 'protecting')).all())
+
+
 def running_backup(session: Session, resource_id: str) -> str | None:
     """The id of a backup of the resource still being made, if there is one."""
-    return session.execute(select(models.Backup.id).where(
-        models.Backup.resource_id == resource_id,
-        models.Backup.status == 'protecting').limit(1)).scalar_one_or_none()
+    return running_backups(session, [resource_id]).get(resource_id)
 
 
 def _refuse_if_busy(session: Session, resource_id: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
@@ -89,19 +89,28 @@ def redispatch_delay(dispatch_count: int) -> float:
     return float(CONF.scheduler.redispatch_after * (2 ** step))
 
 
+def _delay_expression() -> ColumnElement[float]:
+    """:func:`redispatch_delay` of each row's ``dispatch_count``, in SQL."""
+    steps = {count: redispatch_delay(count) for count in range(MAX_BACKOFF_STEPS + 1)}
+    return case(steps, value=models.Operation.dispatch_count,
+                else_=redispatch_delay(MAX_BACKOFF_STEPS + 1))
+
+
 def due_for_redispatch(limit: int = 500) -> list[str]:
-    """Ids of waiting operations whose last publish is older than their back-off."""
+    """Ids of waiting operations whose last publish is older than their back-off.
+
+    The database applies the back-off, so a pass over many operations that are waiting
+    but not due yet reads none of them.
+    """
     real = clock.real_time()
-    oldest_due = real - FIRST_PUBLISH_GRACE
-    with session_scope() as session:
-        rows = session.execute(
-            select(models.Operation.id, models.Operation.dispatched_at,
-                   models.Operation.dispatch_count)
+    dispatched_at = func.coalesce(models.Operation.dispatched_at, 0.0)
+    with read_scope() as session:
+        return list(session.execute(
+            select(models.Operation.id)
             .where(models.Operation.status == 'INIT',
-                   models.Operation.dispatched_at < oldest_due)
-            .order_by(models.Operation.dispatched_at).limit(limit)).all()
-    return [row.id for row in rows
-            if (row.dispatched_at or 0) + redispatch_delay(row.dispatch_count) <= real]
+                   models.Operation.dispatched_at < real - FIRST_PUBLISH_GRACE,
+                   dispatched_at + _delay_expression() <= real)
+            .order_by(models.Operation.dispatched_at).limit(limit)).scalars())
 
 
 def redispatch_due() -> int:

@@ -1,5 +1,5 @@
 """The scheduler loop: heartbeat, leader lease, then (as leader) reaper, outbox, policy
-runs and chunk GC."""
+runs, the retention sweep and chunk GC."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +10,7 @@ from cbr_common import clock, services
 from cbr_common.config import CONF
 from cbr_common.dataplane import gc
 from cbr_common.operations import outbox, reaper
-from cbr_common.policies import schedule
+from cbr_common.policies import retention, schedule
 from cbr_scheduler import leader
 
 LOG = logging.getLogger(__name__)
@@ -35,9 +35,10 @@ class Scheduler:
             requeued = reaper.reap_expired()
             sent = outbox.redispatch_due()
             fired = schedule.fire_due()
-            if sent or fired or any(requeued.values()):
-                LOG.info('outbox sent %d; policy runs fired %d; reaper %s', sent, fired,
-                         requeued)
+            expired = retention.sweep()
+            if sent or fired or expired or any(requeued.values()):
+                LOG.info('outbox sent %d; policy runs fired %d; expired backups deleted %d; '
+                         'reaper %s', sent, fired, expired, requeued)
             if clock.monotonic() >= self.next_sweep:
                 self.next_sweep = clock.monotonic() + CONF.chunk_store.gc_interval
                 gc.sweep()

@@ -32,6 +32,7 @@ class CheckpointRequest:
     incremental: bool = True
     retention_duration_days: int = -1
     policy_id: str | None = None  # set for a policy's scheduled run
+    scheduled_at: dt.datetime | None = None  # that run's instant, which its backups carry
 
 
 def _names(request: CheckpointRequest, count: int) -> list[str]:
@@ -62,7 +63,7 @@ def create(session: Session, project_id: str, request: CheckpointRequest
             raise InvalidInput('resource %s is not in vault %s' % (resource_id, vault.id),
                                field='checkpoint.parameters.resources',
                                code=codes.RESOURCE_NOT_IN_VAULT)
-    now = clock.now()
+    now = request.scheduled_at or clock.now()
     checkpoint = models.Checkpoint(id=ids.new_uuid(), project_id=project_id, vault_id=vault.id,
                                    name=request.name or '', description=request.description,
                                    retention_duration_days=request.retention_duration_days,
@@ -84,7 +85,7 @@ def create(session: Session, project_id: str, request: CheckpointRequest
             name=name, description=request.description, full=not request.incremental,
             checkpoint_id=checkpoint.id, expired_at=expires,
             include_volumes=vault_resources.include_volumes(association),
-            policy_id=request.policy_id)
+            policy_id=request.policy_id, created_at=request.scheduled_at)
         with session.no_autoflush:  # the rows of all the backups go in one flush
             operation = requests.request_backup(session, project_id, vault.id, resource_id,
                                                 options=options)

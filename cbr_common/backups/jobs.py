@@ -30,6 +30,7 @@ from cbr_common.inventory import GIB, shares
 from cbr_common.operations import FINAL_STATES, outbox
 from cbr_common.operations.registry import job
 from cbr_common.operations.runner import JobContext, complete_operation, fail_operation
+from cbr_common.policies import retention
 from cbr_common.statemachine import transition
 
 PROGRESS_INTERVAL = 0.5  # seconds between two progress writes of one job
@@ -173,26 +174,31 @@ def backup_device(ctx: JobContext) -> None:
         backup.protected_at = clock.now()
         transition(session, backup, 'available', entity_type='backup',
                    operation_id=ctx.operation_id)
-        if group is not None:
-            _advance_group(session, group)
+        completed = _advance_group(session, group) if group is not None else backup
+        deletions = ([operation.id for operation in retention.after_backup(session, completed)]
+                     if completed is not None else [])
+    outbox.dispatch(deletions)  # rule P8: what the resource's retention rule deletes now
     if freed:  # packs a job left empty otherwise wait for the scheduler's sweep
         gc.collect(vault_id, freed)
 
 
-def _advance_group(session: Session, group: models.Operation) -> None:
-    """After one disk committed: update the group's progress, commit it when all are in."""
+def _advance_group(session: Session, group: models.Operation) -> models.Backup | None:
+    """After one disk committed: update the group's progress, commit it when all are in;
+    returns the server backup once it is committed."""
     server_backup = session.get(models.Backup, group.params['backup_id'])
     children = server_backup.children
     done = sum(1 for child in children if child.status == 'available')
     group.progress = 100 * done // len(children)
-    if done == len(children):
-        server_backup.added_bytes = sum(child.added_bytes for child in children)
-        server_backup.incremental = all(child.incremental for child in children)
-        server_backup.protected_at = clock.now()
-        group.entities = {**(group.entities or {}), 'incremental': server_backup.incremental}
-        transition(session, server_backup, 'available', entity_type='backup',
-                   operation_id=group.id)
-        complete_operation(session, group)
+    if done < len(children):
+        return None
+    server_backup.added_bytes = sum(child.added_bytes for child in children)
+    server_backup.incremental = all(child.incremental for child in children)
+    server_backup.protected_at = clock.now()
+    group.entities = {**(group.entities or {}), 'incremental': server_backup.incremental}
+    transition(session, server_backup, 'available', entity_type='backup',
+               operation_id=group.id)
+    complete_operation(session, group)
+    return server_backup
 
 
 # -- a server's consistency group --------------------------------------------------------

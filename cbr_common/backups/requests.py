@@ -52,13 +52,14 @@ class BackupOptions:
     expired_at: dt.datetime | None = None
     include_volumes: frozenset[str] | None = None
     policy_id: str | None = None  # the policy whose scheduled run makes it (rule B2)
+    created_at: dt.datetime | None = None  # that run's instant (default: now)
 
 
 def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resource_type: str,
                 resource_size: int, options: BackupOptions, name: str,
                 parent: models.Backup | None = None, key_id: str | None = None
                 ) -> models.Backup:
-    now = clock.now()
+    now = options.created_at or clock.now()
     backup = models.Backup(id=ids.new_uuid(), project_id=vault.project_id, vault_id=vault.id,
                            parent_id=parent.id if parent else None, resource_id=resource.id,
                            resource_type=resource_type, resource_size=resource_size,

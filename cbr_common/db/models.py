@@ -389,7 +389,8 @@ class Backup(Base):
     expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     children: Mapped[list['Backup']] = relationship(order_by='Backup.resource_id')
 
-    __table_args__ = (Index('ix_backups_vault_resource', 'vault_id', 'resource_id', 'status'),)
+    __table_args__ = (Index('ix_backups_vault_resource', 'vault_id', 'resource_id', 'status'),
+                      Index('ix_backups_expired_at', 'expired_at'))
 
 
 class BackupMember(Base):

@@ -7,7 +7,8 @@ index on that column, never by scanning policies.  Each run is claimed by insert
 ``policy_runs`` row under its unique key (policy, vault, scheduled instant) in the
 transaction that creates its backups, so a run fires at most once whatever the crashes
 or the number of schedulers; every run that fell due fires, in order, each at its own
-instant.  Retention, skips and job durations are not modelled yet.
+instant; a run's backups carry that instant as their creation time.  What a policy's
+retention rule deletes is :mod:`.retention`; skips and job durations are not modelled yet.
 """
 from __future__ import annotations
 
@@ -80,9 +81,12 @@ def _fire_one(vault_id: str, now: dt.datetime) -> list[str] | None:
             session.flush()  # the unique key: a second claim of this run fails here
             operations: list[models.Operation] = []
             if vault.status == 'available':
+                days = (policy.operation_definition or {}).get('retention_duration_days')
                 checkpoint, operations = checkpoints.create(
                     session, vault.project_id,
-                    checkpoints.CheckpointRequest(vault_id=vault.id, policy_id=policy.id))
+                    checkpoints.CheckpointRequest(vault_id=vault.id, policy_id=policy.id,
+                                                  retention_duration_days=days or -1,
+                                                  scheduled_at=instant))
                 run.checkpoint_id = checkpoint.id
             vault.next_run_at = next_fire(policy, instant)
             return [operation.id for operation in operations]

@@ -18,7 +18,7 @@ from cbr_common.backups import codes
 from cbr_common.db import changes, models
 from cbr_common.errors import InvalidInput, QuotaExceeded, WrongState
 from cbr_common.inventory import lookup
-from cbr_common.policies import schedule
+from cbr_common.policies import retention, schedule
 
 MAX_POLICIES = 32
 
@@ -51,13 +51,20 @@ def get(session: Session, project_id: str, policy_id: str, *, lock: bool = False
 
 
 def update_policy(session: Session, policy: models.Policy,
-                  changes: dict[str, Any]) -> models.Policy:
-    """Apply the given attribute changes (already validated); its vaults' next runs follow."""
+                  changes: dict[str, Any]) -> list[models.Operation]:
+    """Apply the given attribute changes (already validated); its vaults' next runs follow.
+
+    Returns the delete operations a new retention rule makes at once (rule P11a), for the
+    caller to publish.
+    """
+    rule_before = policy.operation_definition
     for name, value in changes.items():
         setattr(policy, name, value)
     policy.updated_at = clock.now()
     schedule.reschedule_policy(session, policy)
-    return policy
+    if policy.operation_definition == rule_before:
+        return []
+    return retention.after_rule_change(session, policy)
 
 
 def delete(session: Session, policy: models.Policy) -> None:

@@ -69,6 +69,7 @@ class SharedClock:
         self._lock = threading.Lock()
         self._cached: ClockState | None = None
         self._cached_at = -1.0
+        self._changed_at = -_CACHE_SECONDS
 
     # -- reading -------------------------------------------------------------------
     def state(self) -> ClockState:
@@ -86,6 +87,13 @@ class SharedClock:
     def invalidate(self) -> None:
         with self._lock:
             self._cached = None
+
+    def wait_until_shared(self) -> None:
+        """After a change made here: wait until no process can still be using a reading
+        from before it (each caches one for at most ``_CACHE_SECONDS``)."""
+        remaining = self._changed_at + _CACHE_SECONDS - monotonic()
+        if remaining > 0:
+            _time.sleep(remaining)
 
     # -- changing ------------------------------------------------------------------
     def freeze(self) -> ClockState:
@@ -130,6 +138,7 @@ class SharedClock:
             row.version += 1
             state = _row_state(row)
         self.invalidate()
+        self._changed_at = monotonic()
         return state
 
     def _load(self) -> ClockState:

@@ -1,5 +1,5 @@
 """The scheduler loop: heartbeat, leader lease, then (as leader) reaper, outbox, policy
-runs, the retention sweep and chunk GC."""
+runs, the retention sweep, task pruning and chunk GC."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +9,8 @@ import threading
 from cbr_common import clock, services
 from cbr_common.config import CONF
 from cbr_common.dataplane import gc
-from cbr_common.operations import outbox, reaper
-from cbr_common.policies import retention, schedule
+from cbr_common.operations import history, outbox, reaper
+from cbr_common.policies.due import run_due
 from cbr_scheduler import leader
 
 LOG = logging.getLogger(__name__)
@@ -34,11 +34,12 @@ class Scheduler:
         if leading:
             requeued = reaper.reap_expired()
             sent = outbox.redispatch_due()
-            fired = schedule.fire_due()
-            expired = retention.sweep()
-            if sent or fired or expired or any(requeued.values()):
+            due = run_due()
+            pruned = history.prune()
+            if sent or due.runs or due.expired or pruned or any(requeued.values()):
                 LOG.info('outbox sent %d; policy runs fired %d; expired backups deleted %d; '
-                         'reaper %s', sent, fired, expired, requeued)
+                         'old tasks pruned %d; reaper %s', sent, due.runs, due.expired, pruned,
+                         requeued)
             if clock.monotonic() >= self.next_sweep:
                 self.next_sweep = clock.monotonic() + CONF.chunk_store.gc_interval
                 gc.sweep()

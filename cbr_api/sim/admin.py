@@ -1,4 +1,5 @@
-"""Simulator administration (admin role only): reset, the shared clock, health, faults."""
+"""Simulator administration (admin role only): reset, the shared clock, waiting for the
+queue to be idle, health, faults."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,10 @@ from cbr_api import errors
 from cbr_api.validation import parse_body
 from cbr_common import clock, faults, seed, services
 from cbr_common.errors import InvalidInput
+from cbr_common.operations import activity
+from cbr_common.policies.due import run_due
 
+MAX_IDLE_WAIT = 300  # seconds one wait-idle call may hold a server thread
 blueprint = Blueprint('sim_admin', __name__)
 errors.use_style(blueprint, 'sim')
 
@@ -54,7 +58,24 @@ def change_clock():
         }[change.action]()
     except clock.ClockError as exc:
         raise InvalidInput(str(exc), field=needs or 'action') from exc
-    return jsonify(_clock_view(state))
+    clock.CLOCK.wait_until_shared()  # every process now reads the new time
+    due = run_due()  # an advance returns once every run that fell due has fired
+    return jsonify({**_clock_view(state), 'fired': {'policy_runs': due.runs,
+                                                    'expired_backups': due.expired}})
+
+
+class IdleWait(BaseModel):
+    """Body of ``POST /sim/v1/wait-idle``."""
+
+    model_config = ConfigDict(extra='forbid')
+    timeout: float = Field(default=30, ge=0, le=MAX_IDLE_WAIT)
+
+
+@blueprint.post('/sim/v1/wait-idle')
+def wait_idle():
+    """Wait until every operation has ended (200), or say how many have not (409)."""
+    busy = activity.wait_idle(parse_body(IdleWait).timeout)
+    return jsonify({'idle': busy == 0, 'busy_operations': busy}), 409 if busy else 200
 
 
 @blueprint.get('/sim/v1/health')

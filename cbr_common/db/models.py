@@ -107,6 +107,7 @@ class Operation(Base):
     __table_args__ = (
         Index('ix_operations_status_dispatched', 'status', 'dispatched_at'),
         Index('ix_operations_status_lease', 'status', 'lease_expires_at'),
+        Index('ix_operations_end_time', 'end_time'),
     )
 
 

@@ -11,7 +11,7 @@ from cbr_common.config import CONF
 from cbr_common.dataplane.volume_store import VolumeStore
 from cbr_common.db import models
 from cbr_common.db.engine import session_scope
-from cbr_common.operations import FINAL_STATES
+from cbr_common.operations import history
 
 HEARTBEAT_KEEP_SECONDS = 3600
 
@@ -19,21 +19,15 @@ HEARTBEAT_KEEP_SECONDS = 3600
 def purge(days: int = 30) -> dict[str, int]:
     """Remove what is no longer needed; returns counts of what went."""
     cutoff = clock.now() - dt.timedelta(days=days)
+    operations = history.prune(dt.timedelta(days=days), limit=None)
     with session_scope() as session:
-        old = [row[0] for row in session.execute(
-            select(models.Operation.id).where(models.Operation.status.in_(FINAL_STATES),
-                                              models.Operation.end_time < cutoff))]
-        if old:
-            session.execute(delete(models.StatusEvent)
-                            .where(models.StatusEvent.entity_id.in_(old)))
-            session.execute(delete(models.Operation).where(models.Operation.id.in_(old)))
         events = session.execute(delete(models.StatusEvent)
                                  .where(models.StatusEvent.at < cutoff)).rowcount
         beats = session.execute(delete(models.ServiceHeartbeat).where(
             models.ServiceHeartbeat.last_seen < clock.real_time() - HEARTBEAT_KEEP_SECONDS)).rowcount
         known = {row[0] for model in (models.Volume, models.Share)
                  for row in session.execute(select(model.id))}
-    return {'operations': len(old), 'status_events': events, 'heartbeats': beats,
+    return {'operations': operations, 'status_events': events, 'heartbeats': beats,
             'orphan_devices': _remove_orphan_devices(known)}
 
 

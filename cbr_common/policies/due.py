@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cbr_common import clock
 from cbr_common.policies import retention, schedule
 
 
@@ -22,10 +23,15 @@ class DueWork:
 
 
 def run_due() -> DueWork:
-    """Fire every due run and sweep every expired backup, batch after batch."""
+    """Fire every run due now and sweep every backup expired now, batch after batch.
+
+    "Now" is read once: with the clock running fast, work that falls due meanwhile is
+    left for the next call.
+    """
+    now = clock.now()
     runs = expired = 0
     while True:
-        fired, swept = schedule.fire_due(), retention.sweep()
+        fired, swept = schedule.fire_due(now), retention.sweep(now)
         runs, expired = runs + fired, expired + swept
         if not fired and not swept:
             return DueWork(runs, expired)

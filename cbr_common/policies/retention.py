@@ -182,11 +182,11 @@ def last_sweep_instant(now: dt.datetime) -> dt.datetime:
     return noon if noon <= now else noon - dt.timedelta(days=1)
 
 
-def sweep() -> int:
+def sweep(now: dt.datetime) -> int:
     """Rule P8's daily sweep: delete (a batch of) the backups that expired before the
-    latest 12:00 UTC, and publish the deletions; returns how many.  A pass that finds
-    nothing writes nothing."""
-    before = last_sweep_instant(clock.now())
+    latest 12:00 UTC at ``now``, and publish the deletions; returns how many.  A pass
+    that finds nothing writes nothing."""
+    before = last_sweep_instant(now)
     with read_scope() as session:
         if not _expired(session, before, limit=1):
             return 0

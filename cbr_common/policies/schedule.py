@@ -95,9 +95,9 @@ def _fire_one(vault_id: str, now: dt.datetime) -> list[str] | None:
         return None
 
 
-def fire_due() -> int:
-    """Fire every run that is due, each vault's in order; returns how many fired."""
-    now = clock.now()
+def fire_due(now: dt.datetime) -> int:
+    """Fire (a batch of) the runs due at ``now``, each vault's in order; returns how many
+    fired."""
     fired = 0
     for vault_id in due_vaults(now):
         while (operation_ids := _fire_one(vault_id, now)) is not None:

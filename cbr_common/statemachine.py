@@ -72,11 +72,12 @@ TRANSITIONS: dict[str, dict[str | None, frozenset[str]]] = {
         'rejected': frozenset({'accepted', 'deleted'}),
     },
     'operation': {
-        None: frozenset({'INIT'}),
+        None: frozenset({'INIT', 'SKIPPED'}),
         'INIT': frozenset({'RUNNING', 'FAIL'}),
         'RUNNING': frozenset({'SUCCESS', 'FAIL', 'INIT'}),
         'SUCCESS': frozenset(),
         'FAIL': frozenset(),
+        'SKIPPED': frozenset(),
     },
 }
 

@@ -18,7 +18,8 @@ MIB = 1 << 20
 TASK_TYPES = {'backupDevice': 'backup', 'backupServer': 'backup', 'restoreBackup': 'restore',
               'deleteBackup': 'delete', 'deleteVault': 'vault_delete',
               'migrateResources': 'migrate', 'updateExpiration': 'update_expiration_time'}
-TASK_STATES = {'INIT': 'waiting', 'RUNNING': 'running', 'SUCCESS': 'success', 'FAIL': 'failed'}
+TASK_STATES = {'INIT': 'waiting', 'RUNNING': 'running', 'SUCCESS': 'success', 'FAIL': 'failed',
+               'SKIPPED': 'skipped'}
 PROTECT_STATES = {'protecting': 'protecting', 'restoring': 'restoring', 'deleting': 'removing',
                   'error': 'error'}
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
-from cbr_common.backups import codes, requests, vault_resources, vaults
+from cbr_common.backups import SERVER, codes, requests, vault_resources, vaults
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput
 from cbr_common.inventory import lookup
+from cbr_common.operations import outbox
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,12 @@ def create(session: Session, project_id: str, request: CheckpointRequest
         association = associated[resource_id]
         running = running_now.get(resource_id)
         if running is not None:
+            reason = 'a backup of the resource is in progress (%s)' % running
             skipped.append({'id': resource_id, 'type': association.resource_type,
                             'name': association.name, 'code': codes.BACKUP_IN_PROGRESS,
-                            'reason': 'a backup of the resource is in progress (%s)' % running})
+                            'reason': reason})
+            if request.policy_id is not None:  # rule P10: the run's task says it skipped
+                _skipped_task(session, checkpoint, association, request, reason)
             continue
         options = requests.BackupOptions(
             name=name, description=request.description, full=not request.incremental,
@@ -93,6 +97,21 @@ def create(session: Session, project_id: str, request: CheckpointRequest
         operations.append(operation)
     checkpoint.skipped = skipped
     return checkpoint, operations
+
+
+def _skipped_task(session: Session, checkpoint: models.Checkpoint,
+                  association: models.VaultResource, request: CheckpointRequest,
+                  reason: str) -> None:
+    job_type = 'backupServer' if association.resource_type == SERVER else 'backupDevice'
+    vault = session.get(models.Vault, checkpoint.vault_id)
+    outbox.skipped(session, project_id=checkpoint.project_id, job_type=job_type,
+                   reason=reason, code=codes.BACKUP_IN_PROGRESS, at=checkpoint.created_at,
+                   entities={'resource_id': association.resource_id,
+                             'resource_name': association.name,
+                             'resource_type': association.resource_type,
+                             'vault_id': vault.id, 'vault_name': vault.name,
+                             'checkpoint_id': checkpoint.id, 'policy_id': request.policy_id},
+                   vault_id=vault.id, resource_id=association.resource_id)
 
 
 def get(session: Session, project_id: str, checkpoint_id: str) -> models.Checkpoint:

@@ -1,4 +1,4 @@
 """Asynchronous operations (jobs): outbox, leases, the runner and the reaper."""
 
-FINAL_STATES = ('SUCCESS', 'FAIL')
-"""Statuses of an operation that has ended."""
+FINAL_STATES = ('SUCCESS', 'FAIL', 'SKIPPED')
+"""Statuses of an operation that has ended (a skipped one never ran)."""

@@ -11,6 +11,7 @@ operation once, so a message sent twice does no harm.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,13 +39,37 @@ def create(session: Session, *, project_id: str, job_type: str,
     ``vault_id`` and ``resource_id`` say what a backup task concerns (its operation log
     filters on them); ``parent_id`` is the operation a sub-job belongs to.
     """
+    return _new(session, 'INIT', project_id=project_id, job_type=job_type, params=params,
+                entities=entities, vault_id=vault_id, resource_id=resource_id,
+                parent_id=parent_id)
+
+
+def skipped(session: Session, *, project_id: str, job_type: str, reason: str, code: str,
+            at: dt.datetime, entities: dict[str, Any] | None = None,
+            vault_id: str | None = None, resource_id: str | None = None) -> models.Operation:
+    """Record work that was due at ``at`` but not started (a policy run's resource that
+    was busy, rule P10): a task that ended ``SKIPPED`` with its reason, never published."""
+    operation = _new(session, 'SKIPPED', project_id=project_id, job_type=job_type,
+                     entities=entities, vault_id=vault_id, resource_id=resource_id,
+                     reason=reason, created_at=at)
+    operation.begin_time = operation.end_time = operation.created_at
+    operation.fail_reason, operation.error_code = reason, code
+    return operation
+
+
+def _new(session: Session, status: str, *, project_id: str, job_type: str,
+         params: dict[str, Any] | None = None, entities: dict[str, Any] | None = None,
+         vault_id: str | None = None, resource_id: str | None = None,
+         parent_id: str | None = None, reason: str | None = None,
+         created_at: dt.datetime | None = None) -> models.Operation:
     operation = models.Operation(
         id=ids.new_hex_id(), project_id=project_id, job_type=job_type,
         queue=JOB_QUEUES[job_type], params=params or {}, entities=entities or {},
-        progress=0, created_at=clock.now(), dispatched_at=clock.real_time(),
+        progress=0, created_at=created_at or clock.now(), dispatched_at=clock.real_time(),
         dispatch_count=0, attempts=0, vault_id=vault_id, resource_id=resource_id,
         parent_id=parent_id)
-    transition(session, operation, 'INIT', entity_type='operation', operation_id=operation.id)
+    transition(session, operation, status, entity_type='operation', operation_id=operation.id,
+               reason=reason)
     session.add(operation)
     return operation
 

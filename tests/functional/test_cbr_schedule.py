@@ -62,3 +62,35 @@ def test_only_an_enabled_applied_policy_fires_and_its_backups_are_autobk(fresh_s
          'the witness policy did not fire')
     assert len(_backups(cbr, applied['id'])) == 2
     assert _backups(cbr, off['id']) == []
+
+
+def test_a_run_that_finds_its_resource_busy_is_recorded_as_a_skipped_task(fresh_stack_factory):
+    # rule: P10
+    stack = fresh_stack_factory()
+    cbr, admin = Cbr(stack), stack.admin()
+    disk = cbr.disk(10)
+    assert admin.post('/sim/v1/clock', json={'action': 'freeze'}).status_code == 200
+    now = dt.datetime.fromisoformat(admin.get('/sim/v1/clock').json()['now'])
+    policy = _policy(cbr, 'daily', (now + dt.timedelta(hours=2)).hour)
+    vault = cbr.vault('disk', 20, [disk], backup_policy_id=policy['id'])
+    assert admin.post('/sim/v1/faults', json={'point': 'backup.start', 'action': 'delay',
+                                              'seconds': 5, 'times': 1}).status_code < 300
+    manual = cbr.checkpoint(vault['id'], [disk])  # held: still running when the run is due
+
+    # the advance answers once the run has fired (by the API or the scheduler)
+    assert admin.post('/sim/v1/clock', json={'action': 'advance',
+                                             'seconds': 3 * HOUR}).status_code == 200
+    skipped, = cbr.tasks(vault_id=vault['id'], status='skipped')
+    assert skipped['operation_type'] == 'backup' and skipped['policy_id'] == policy['id']
+    assert skipped['extra_info']['resource']['id'] == disk
+    assert 'in progress' in skipped['error_info']['message']
+    assert skipped['error_info']['code'] == 'BackupService.6405'
+    assert [b['id'] for b in _backups(cbr, vault['id'])] == \
+        [b['id'] for b in cbr.backups_of(manual['id'])]
+
+    assert admin.post('/sim/v1/wait-idle', json={'timeout': 60}).status_code == 200
+    admin.post('/sim/v1/clock', json={'action': 'advance', 'seconds': 24 * HOUR})
+    assert admin.post('/sim/v1/wait-idle', json={'timeout': 60}).status_code == 200
+    backups = _backups(cbr, vault['id'])
+    assert len(backups) == 2 and all(b['status'] == 'available' for b in backups)
+    assert cbr.tasks(vault_id=vault['id'], status='skipped') == [skipped]

@@ -10,10 +10,12 @@ from cbr_common import clock, services
 from cbr_common.config import CONF
 from cbr_common.dataplane import gc
 from cbr_common.operations import history, outbox, reaper
+from cbr_common.policies import schedule
 from cbr_common.policies.due import run_due
 from cbr_scheduler import leader
 
 LOG = logging.getLogger(__name__)
+MIN_PAUSE = 0.01  # seconds: a pause never shorter, so a due run cannot make the loop spin
 
 
 class Scheduler:
@@ -44,6 +46,18 @@ class Scheduler:
                 self.next_sweep = clock.monotonic() + CONF.chunk_store.gc_interval
                 gc.sweep()
 
+    def _pause(self) -> float:
+        """The loop interval, or less when the leader's next policy run falls due sooner,
+        so a run is fired within moments of its instant at any clock speed."""
+        interval = CONF.scheduler.loop_interval
+        if not self.leading:
+            return interval
+        try:
+            until_next = schedule.seconds_to_next_run()
+        except Exception:  # the next pass reports database trouble
+            return interval
+        return interval if until_next is None else min(interval, until_next + MIN_PAUSE)
+
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
@@ -53,7 +67,7 @@ class Scheduler:
                 self.run_once()
             except Exception:  # keep the loop alive through database or broker hiccups
                 LOG.exception('scheduler pass failed')
-            self.stopping.wait(CONF.scheduler.loop_interval)
+            self.stopping.wait(self._pause())
         if self.leading:
             leader.resign(self.ident)
         services.forget('scheduler')

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,17 @@ def reschedule_policy(session: Session, policy: models.Policy) -> None:
     for vault in session.execute(select(models.Vault).where(
             models.Vault.policy_id == policy.id)).scalars():
         reschedule(session, vault)
+
+
+def seconds_to_next_run() -> float | None:
+    """Wall seconds until the earliest next run falls due at the clock's current speed;
+    None when nothing is scheduled or the clock stands still."""
+    with read_scope() as session:
+        earliest = session.execute(select(func.min(models.Vault.next_run_at))).scalar_one()
+    state = clock.CLOCK.state()
+    if earliest is None or state.speed == 0:
+        return None
+    return max(0.0, (earliest - clock.now()).total_seconds() / state.speed)
 
 
 def due_vaults(now: dt.datetime) -> list[str]:

@@ -13,7 +13,9 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.support.stack import Stack, make_stack, postgres_available  # noqa: E402
+from cbr_common import clock  # noqa: E402
+from tests.support.dataplane import BackupService  # noqa: E402
+from tests.support.stack import Database, Stack, make_stack, postgres_available  # noqa: E402
 
 BACKENDS = [b for b in os.environ.get('CBR_TEST_BACKENDS', 'sqlite,postgresql').split(',') if b]
 
@@ -37,6 +39,18 @@ def stack(backend: str, tmp_path_factory) -> Iterator[Stack]:
     running = make_stack(tmp_path_factory.mktemp('stack-%s' % backend), backend)
     yield running
     running.close()
+
+
+@pytest.fixture
+def backup_service(backend: str, tmp_path: Path) -> Iterator[BackupService]:
+    """The domain and data plane in this process, on a fresh database of the backend."""
+    database = Database(backend, tmp_path)
+    try:
+        with BackupService(tmp_path, database.url).running() as running:
+            yield running
+    finally:
+        clock.CLOCK.invalidate()  # the clock row went with the database
+        database.drop()
 
 
 @pytest.fixture

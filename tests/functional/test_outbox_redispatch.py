@@ -6,9 +6,6 @@ operations the back-off rule says, on SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import update
 
 from cbr_common import clock
@@ -17,17 +14,6 @@ from cbr_common.db import models
 from cbr_common.db.engine import session_scope
 from cbr_common.operations import outbox
 from tests.support.dataplane import BackupService
-from tests.support.stack import Database
-
-
-@pytest.fixture
-def service(backend: str, tmp_path) -> Iterator[BackupService]:
-    database = Database(backend, tmp_path)
-    try:
-        with BackupService(tmp_path, database.url).running() as running:
-            yield running
-    finally:
-        database.drop()
 
 
 def _waiting(service: BackupService, *, sent: int, age: float, status: str = 'INIT') -> str:
@@ -42,22 +28,22 @@ def _waiting(service: BackupService, *, sent: int, age: float, status: str = 'IN
     return operation.id
 
 
-def test_only_operations_past_their_back_off_are_due(service):
+def test_only_operations_past_their_back_off_are_due(backup_service):
     CONF.set_override('redispatch_after', 30, group='scheduler')
     try:
         due = {
-            _waiting(service, sent=0, age=outbox.FIRST_PUBLISH_GRACE + 1),  # never sent
-            _waiting(service, sent=1, age=31),
-            _waiting(service, sent=2, age=61),
-            _waiting(service, sent=9, age=16 * 30 + 1),  # the back-off stops doubling
+            _waiting(backup_service, sent=0, age=outbox.FIRST_PUBLISH_GRACE + 1),  # never sent
+            _waiting(backup_service, sent=1, age=31),
+            _waiting(backup_service, sent=2, age=61),
+            _waiting(backup_service, sent=9, age=16 * 30 + 1),  # the back-off stops doubling
         }
         not_due = {
-            _waiting(service, sent=0, age=outbox.FIRST_PUBLISH_GRACE - 1),
-            _waiting(service, sent=1, age=29),
-            _waiting(service, sent=2, age=59),
-            _waiting(service, sent=4, age=8 * 30 - 1),
-            _waiting(service, sent=9, age=16 * 30 - 1),
-            _waiting(service, sent=1, age=10_000, status='RUNNING'),  # a worker has it
+            _waiting(backup_service, sent=0, age=outbox.FIRST_PUBLISH_GRACE - 1),
+            _waiting(backup_service, sent=1, age=29),
+            _waiting(backup_service, sent=2, age=59),
+            _waiting(backup_service, sent=4, age=8 * 30 - 1),
+            _waiting(backup_service, sent=9, age=16 * 30 - 1),
+            _waiting(backup_service, sent=1, age=10_000, status='RUNNING'),  # a worker has it
         }
         found = set(outbox.due_for_redispatch())
     finally:

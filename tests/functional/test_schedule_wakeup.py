@@ -3,32 +3,16 @@ sooner than its loop interval."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-
-import pytest
 
 from cbr_common import clock
 from cbr_common.db import models
 from cbr_common.db.engine import session_scope
 from cbr_common.policies import schedule
-from tests.support.dataplane import BackupService
-from tests.support.stack import Database
 
 
-@pytest.fixture
-def service(backend: str, tmp_path) -> Iterator[BackupService]:
-    database = Database(backend, tmp_path)
-    try:
-        with BackupService(tmp_path, database.url).running() as running:
-            yield running
-        clock.CLOCK.invalidate()
-    finally:
-        database.drop()
-
-
-def test_the_wait_for_the_next_run_follows_the_clock_speed(service):
+def test_the_wait_for_the_next_run_follows_the_clock_speed(backup_service):
     # rule: P3
-    vault_id = service.vault('OS::Cinder::Volume', 10)
+    vault_id = backup_service.vault('OS::Cinder::Volume', 10)
     assert schedule.seconds_to_next_run() is None  # nothing scheduled
     clock.CLOCK.freeze()
     with session_scope() as session:

@@ -18,7 +18,7 @@ Rules P6–P9, P11, P13 and B7, read together as one model:
 * failed policy backups: the 10 newest of a resource are kept, none older than a month
   (P9).
 
-A resource's rule is checked after each of its policy backups completes, and expired
+A resource's rule is checked after each of its backups completes, and expired
 backups are swept once a day, at 12:00 UTC of the domain clock (P8): the sweep deletes
 what expired before the latest 12:00 that has passed.  Deletions are normal delete
 operations (their tasks, then block GC); the caller publishes them after its commit.
@@ -147,17 +147,22 @@ def _expired(session: Session, before: dt.datetime, *, vault_id: str | None = No
 
 
 def after_backup(session: Session, backup: models.Backup) -> list[models.Operation]:
-    """Rule P8: once a policy backup is available, its resource's rule is checked."""
-    if not backup.auto_trigger or backup.policy_id is None or backup.parent_id is not None:
+    """Rule P8: once a backup of a resource is available, automatic or manual, the rule
+    of the policy behind it (for a manual one: the vault's policy) is checked for that
+    resource.  A manual backup itself is never counted or deleted (P7)."""
+    if backup.parent_id is not None:
+        return []
+    vault = session.get(models.Vault, backup.vault_id)
+    policy_id = backup.policy_id if backup.auto_trigger else vault.policy_id
+    if policy_id is None:
         return []
     now = clock.now()
-    vault = session.get(models.Vault, backup.vault_id)
-    policy = session.get(models.Policy, backup.policy_id)
+    policy = session.get(models.Policy, policy_id)
     deleting = _delete(session, _expired(session, now, vault_id=vault.id,
                                          resource_id=backup.resource_id))
     if policy is not None:
         deleting += _by_quantity(session, vault, backup.resource_id, policy)
-    deleting += _failed(session, vault.id, backup.resource_id, backup.policy_id, now)
+    deleting += _failed(session, vault.id, backup.resource_id, policy_id, now)
     return deleting
 
 

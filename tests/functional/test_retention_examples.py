@@ -97,28 +97,21 @@ def test_time_period_to_another_time_period(examples_stack):
     assert utc(august_9['expired_at']) == dt.datetime(2029, 11, 9, 2, tzinfo=UTC)
 
 
-def test_time_period_to_quantity_the_new_rule_removes_old_backups(examples_stack):
-    # rule: P11
-    month = _daily(examples_stack, {'retention_duration_days': 31}, 2030, 8, 5, 10)
-    _runs(month, 3)
-    _at(month, 2030, 8, 8, 10)
-    assert _days(month, month.auto()) == [6, 7, 8]
-    month.update({'max_backups': 7})
-    _runs(month, 7)  # August 9 to 15
-    _at(month, 2030, 8, 15, 10)
-    assert _days(month, month.auto()) == [9, 10, 11, 12, 13, 14, 15]
-
-
-def test_time_period_to_quantity_the_old_rule_removes_old_backups(examples_stack):
+@pytest.mark.parametrize('old_days, year, later_runs, kept', [
+    (31, 2030, 7, [9, 10, 11, 12, 13, 14, 15]),  # the new rule removes the old backups
+    (3, 2031, 2, [8, 9, 10]),  # the old rule removes the old backups
+], ids=['new-rule-removes', 'old-rule-removes'])
+def test_time_period_to_quantity_both_rules_apply(examples_stack, old_days, year, later_runs,
+                                                  kept):
     # rule: P11, P8
-    month = _daily(examples_stack, {'retention_duration_days': 3}, 2031, 8, 5, 10)
-    _runs(month, 3)
-    _at(month, 2031, 8, 8, 10)
+    month = _daily(examples_stack, {'retention_duration_days': old_days}, year, 8, 5, 10)
+    _runs(month, 3)  # August 6, 7, 8
+    _at(month, year, 8, 8, 10)
     assert _days(month, month.auto()) == [6, 7, 8]
     month.update({'max_backups': 7})
-    _runs(month, 2)  # August 9 and 10
-    _at(month, 2031, 8, 10, 10)
-    assert _days(month, month.auto()) == [8, 9, 10]
+    _runs(month, later_runs)
+    _at(month, year, 8, 8 + later_runs, 10)
+    assert _days(month, month.auto()) == kept
 
 
 def test_section_5_2_three_newest_backups(examples_stack):

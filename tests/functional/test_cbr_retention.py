@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dateutil.relativedelta import relativedelta
+
 from tests.support.cbr import Cbr
 from tests.support.schedule import Month, utc
 
@@ -71,3 +73,25 @@ def test_expired_backups_go_at_the_daily_sweep_even_off_the_policy(fresh_stack_f
     assert first['id'] in month.backups(), 'expired backups wait for the 12:00 sweep'
     month.set_clock(sweep + dt.timedelta(minutes=1))
     cbr.wait_gone('backups/%s' % first['id'])
+
+
+def test_failed_policy_backups_keep_the_ten_newest_for_a_month_at_most(fresh_stack_factory):
+    # rule: P9
+    stack = fresh_stack_factory()
+    cbr = Cbr(stack)
+    month = Month(stack, 'disk', cbr.disk(10), {'max_backups': 30})
+    assert month.admin.post('/sim/v1/faults', json={
+        'point': 'backup.start', 'action': 'fail', 'times': 11}).status_code < 300
+    failed = [month.run(ends='error')['id'] for _ in range(11)]
+    made = {backup_id: utc(backup['created_at']) for backup_id, backup in month.backups().items()}
+    month.run()  # the next backup that completes has the resource's rule checked
+    errors = {backup_id for backup_id, backup in month.backups().items()
+              if backup['status'] == 'error'}
+    assert errors == set(failed[1:])  # the oldest of the 11 went
+    for _ in range(25):  # another 25 days: the older failed ones pass a month of age
+        month.run()
+    errors = {backup_id for backup_id, backup in month.backups().items()
+              if backup['status'] == 'error'}
+    month_ago = month.now() - relativedelta(months=1)
+    assert errors == {backup_id for backup_id in failed[1:] if made[backup_id] >= month_ago}
+    assert 0 < len(errors) < 10

@@ -65,8 +65,9 @@ class Month:
         return {backup_id for backup_id, backup in self.backups().items()
                 if backup['extend_info']['auto_trigger'] and backup['status'] != 'deleting'}
 
-    def run(self) -> dict:
-        """Advance past the next run and wait for its backup (and the deletions it makes)."""
+    def run(self, ends: str = 'available') -> dict:
+        """Advance past the next run and wait for its backup to end (``available``, or
+        ``error``) and for the deletions that makes."""
         self.set_clock(self._next_run + dt.timedelta(minutes=5))
         known = {run['id'] for run in self.runs}
 
@@ -74,7 +75,8 @@ class Month:
             return [backup for backup_id, backup in self.backups().items()
                     if backup['extend_info']['auto_trigger'] and backup_id not in known]
         backup, = poll(new_backups, lambda found: len(found) == 1
-                       and found[0]['status'] == 'available', 60, 'the run did not back up')
+                       and found[0]['status'] != 'protecting', 60, 'the run did not back up')
+        assert backup['status'] == ends, backup
         self.runs.append(backup)
         self._next_run += dt.timedelta(days=1)
         self.settle()

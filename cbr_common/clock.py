@@ -76,9 +76,10 @@ class SharedClock:
         with self._lock:
             if self._cached is not None and monotonic() - self._cached_at < _CACHE_SECONDS:
                 return self._cached
+        loaded_at = monotonic()  # before the read: a reading is never older than its age
         state = self._load()
         with self._lock:
-            self._cached, self._cached_at = state, monotonic()
+            self._cached, self._cached_at = state, loaded_at
         return state
 
     def now(self) -> _dt.datetime:

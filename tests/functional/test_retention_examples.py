@@ -99,8 +99,7 @@ def test_time_period_to_another_time_period(daily):
     _at(month, 2029, 8, 8, 10)
     assert _days(month, month.auto()) == [6, 7, 8]
     month.update({'retention_duration_days': 92})  # from one month to three
-    month.run()  # August 9
-    month.jump(dt.datetime(2029, 9, 5, 10, tzinfo=UTC))  # the runs of August 10 to September 5
+    _runs(month, 28)  # August 9 to September 5
     august_6 = month.runs[0]['id']
     assert august_6 in month.auto()
     month.run()  # September 6 at 02:00: the August 6 backup goes, by the old period

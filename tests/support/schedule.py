@@ -82,19 +82,6 @@ class Month:
         self.settle()
         return backup
 
-    def jump(self, instant: dt.datetime) -> None:
-        """Set the clock to ``instant`` at once and wait until all work has ended: every run
-        due by then fires in that one step, the first backing up and the later ones
-        finding the resource busy (they skip)."""
-        self.set_clock(instant)
-        assert self.admin.post('/sim/v1/wait-idle', json={'timeout': 60}).status_code == 200
-        known = {run['id'] for run in self.runs}
-        self.runs += sorted((backup for backup_id, backup in self.backups().items()
-                             if backup['extend_info']['auto_trigger'] and backup_id not in known),
-                            key=lambda backup: backup['created_at'])
-        while self._next_run <= instant:
-            self._next_run += dt.timedelta(days=1)
-
     def settle(self) -> None:
         """Wait until no backup of the vault is being deleted."""
         poll(self.backups, lambda found: all(backup['status'] != 'deleting'

@@ -83,7 +83,7 @@ def create(session: Session, project_id: str, request: CheckpointRequest
                             'name': association.name, 'code': codes.BACKUP_IN_PROGRESS,
                             'reason': reason})
             if request.policy_id is not None:  # rule P10: the run's task says it skipped
-                _skipped_task(session, checkpoint, association, request, reason)
+                _skipped_task(session, vault, checkpoint, association, request, reason)
             continue
         options = requests.BackupOptions(
             name=name, description=request.description, full=not request.incremental,
@@ -99,11 +99,10 @@ def create(session: Session, project_id: str, request: CheckpointRequest
     return checkpoint, operations
 
 
-def _skipped_task(session: Session, checkpoint: models.Checkpoint,
+def _skipped_task(session: Session, vault: models.Vault, checkpoint: models.Checkpoint,
                   association: models.VaultResource, request: CheckpointRequest,
                   reason: str) -> None:
     job_type = 'backupServer' if association.resource_type == SERVER else 'backupDevice'
-    vault = session.get(models.Vault, checkpoint.vault_id)
     outbox.skipped(session, project_id=checkpoint.project_id, job_type=job_type,
                    reason=reason, code=codes.BACKUP_IN_PROGRESS, at=checkpoint.created_at,
                    entities={'resource_id': association.resource_id,

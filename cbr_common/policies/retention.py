@@ -87,6 +87,12 @@ def kept(definition: dict, newest_first: Sequence[models.Backup]) -> set[str]:
     return keep
 
 
+def _without_images(session: Session, rows: list[models.Backup]) -> list[models.Backup]:
+    """``rows`` less the backups that made an image (rule B7)."""
+    protected = images.images_of(session, [row.id for row in rows])
+    return [row for row in rows if row.id not in protected]
+
+
 def _policy_backups(session: Session, vault_id: str, resource_id: str, policy_id: str,
                     status: str) -> list[models.Backup]:
     """The resource's backups of that policy in the vault, newest first, leaving out
@@ -97,8 +103,7 @@ def _policy_backups(session: Session, vault_id: str, resource_id: str, policy_id
                models.Backup.parent_id.is_(None), models.Backup.auto_trigger.is_(True),
                models.Backup.policy_id == policy_id, models.Backup.status == status)
         .order_by(models.Backup.created_at.desc(), models.Backup.id.desc())).scalars())
-    protected = images.images_of(session, [row.id for row in rows])
-    return [row for row in rows if row.id not in protected]
+    return _without_images(session, rows)
 
 
 def _delete(session: Session, backups: Iterable[models.Backup]) -> list[models.Operation]:
@@ -142,8 +147,7 @@ def _expired(session: Session, before: dt.datetime, *, vault_id: str | None = No
         query = query.where(models.Backup.vault_id == vault_id,
                             models.Backup.resource_id == resource_id)
     rows = list(session.execute(query.limit(limit)).scalars())
-    protected = images.images_of(session, [row.id for row in rows])
-    return [row for row in rows if row.id not in protected]
+    return _without_images(session, rows)
 
 
 def after_backup(session: Session, backup: models.Backup) -> list[models.Operation]:

@@ -12,6 +12,9 @@ Two kinds of time exist and only this module reads either:
 
 Domain time is ``sim = anchor_sim + (real - anchor_real) * speed``; every change re-anchors
 at the current instant, so time never runs backwards.
+
+The row also names the model of how long jobs take in domain time (``job_durations``,
+:data:`JOB_DURATION_MODELS`; :mod:`cbr_common.operations.durations` applies it).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 UTC = _dt.timezone.utc
 _CACHE_SECONDS = 0.2
+JOB_DURATION_MODELS = ('instant', 'realistic')
 
 
 def real_time() -> float:
@@ -47,6 +51,7 @@ class ClockState:
     anchor_sim: float
     speed: float
     version: int
+    job_durations: str = 'instant'
 
     @property
     def mode(self) -> str:
@@ -118,8 +123,13 @@ class SharedClock:
             instant = instant.replace(tzinfo=UTC)
         return self._change(to=instant.timestamp())
 
+    def set_job_durations(self, model: str) -> ClockState:
+        if model not in JOB_DURATION_MODELS:
+            raise ClockError('job_durations must be one of %s' % ', '.join(JOB_DURATION_MODELS))
+        return self._change(job_durations=model)
+
     def _change(self, *, speed: float | None = None, jump: float = 0.0,
-                to: float | None = None) -> ClockState:
+                to: float | None = None, job_durations: str | None = None) -> ClockState:
         from cbr_common.db import models
         from cbr_common.db.engine import session_scope
 
@@ -136,6 +146,8 @@ class SharedClock:
             row.anchor_real, row.anchor_sim = real, target
             if speed is not None:
                 row.speed = speed
+            if job_durations is not None:
+                row.job_durations = job_durations
             row.version += 1
             state = _row_state(row)
         self.invalidate()
@@ -155,7 +167,8 @@ class SharedClock:
 
 def _row_state(row) -> ClockState:
     return ClockState(anchor_real=row.anchor_real, anchor_sim=row.anchor_sim,
-                      speed=row.speed, version=row.version)
+                      speed=row.speed, version=row.version,
+                      job_durations=row.job_durations or 'instant')
 
 
 def _locked_row(session, models):
@@ -165,7 +178,8 @@ def _locked_row(session, models):
                           .with_for_update()).scalar_one_or_none()
     if row is None:
         real = real_time()
-        row = models.SimClock(id=1, anchor_real=real, anchor_sim=real, speed=1.0, version=0)
+        row = models.SimClock(id=1, anchor_real=real, anchor_sim=real, speed=1.0, version=0,
+                              job_durations='instant')
         session.add(row)
         session.flush()
     return row

@@ -96,6 +96,12 @@ scheduler_opts = [
                     'published again (doubling each time, up to 16 times this value).'),
     cfg.IntOpt('heartbeat_stale_seconds', default=15, min=2,
                help='A service whose last heartbeat is older than this is reported down.'),
+    cfg.FloatOpt('catch_up_wait', default=60.0, min=0,
+                 help='Wall seconds one clock change may wait, while it fires the runs that '
+                      'fell due, for backups that are over in domain time to end before '
+                      'the next run of their vault fires (rule P10); runs still waiting '
+                      'then are left to the scheduler, which fires them once those '
+                      'backups have ended (a scheduler pass waits at most loop_interval).'),
 ]
 
 volume_store_opts = [

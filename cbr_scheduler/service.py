@@ -36,7 +36,7 @@ class Scheduler:
         if leading:
             requeued = reaper.reap_expired()
             sent = outbox.redispatch_due()
-            due = run_due()
+            due = run_due(min(CONF.scheduler.catch_up_wait, CONF.scheduler.loop_interval))
             pruned = history.prune()
             if sent or due.runs or due.expired or pruned or any(requeued.values()):
                 LOG.info('outbox sent %d; policy runs fired %d; expired backups deleted %d; '

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cbr_api import errors
 from cbr_api.validation import parse_body
 from cbr_common import clock, faults, seed, services
+from cbr_common.config import CONF
 from cbr_common.errors import InvalidInput
 from cbr_common.operations import activity
 from cbr_common.policies.due import run_due
@@ -24,17 +25,18 @@ def _clock_view(state: clock.ClockState | None = None) -> dict:
     state = state or clock.CLOCK.state()
     instant = dt.datetime.fromtimestamp(state.sim_seconds(clock.real_time()), clock.UTC)
     return {'now': instant.isoformat().replace('+00:00', 'Z'), 'mode': state.mode,
-            'speed': state.speed}
+            'speed': state.speed, 'job_durations': state.job_durations}
 
 
 class ClockChange(BaseModel):
     """Body of ``POST /sim/v1/clock``."""
 
     model_config = ConfigDict(extra='forbid')
-    action: Literal['freeze', 'resume', 'speed', 'advance', 'set']
+    action: Literal['freeze', 'resume', 'speed', 'advance', 'set', 'durations']
     speed: float | None = Field(default=None, ge=0, le=1_000_000)
     seconds: float | None = Field(default=None, ge=0)
     to: dt.datetime | None = None
+    job_durations: Literal[clock.JOB_DURATION_MODELS] | None = None  # type: ignore[valid-type]
 
 
 @blueprint.get('/sim/v1/clock')
@@ -45,7 +47,8 @@ def show_clock():
 @blueprint.post('/sim/v1/clock')
 def change_clock():
     change = parse_body(ClockChange)
-    needs = {'speed': 'speed', 'advance': 'seconds', 'set': 'to'}.get(change.action)
+    needs = {'speed': 'speed', 'advance': 'seconds', 'set': 'to',
+             'durations': 'job_durations'}.get(change.action)
     if needs and getattr(change, needs) is None:
         raise InvalidInput('%s is required for action %s' % (needs, change.action), field=needs)
     try:
@@ -55,13 +58,15 @@ def change_clock():
             'speed': lambda: clock.CLOCK.set_speed(change.speed),
             'advance': lambda: clock.CLOCK.advance(change.seconds),
             'set': lambda: clock.CLOCK.set_to(change.to),
+            'durations': lambda: clock.CLOCK.set_job_durations(change.job_durations),
         }[change.action]()
     except clock.ClockError as exc:
         raise InvalidInput(str(exc), field=needs or 'action') from exc
     clock.CLOCK.wait_until_shared()  # every process now reads the new time
-    due = run_due()  # an advance returns once every run that fell due has fired
+    due = run_due(CONF.scheduler.catch_up_wait)  # returns once every due run has fired
     return jsonify({**_clock_view(state), 'fired': {'policy_runs': due.runs,
-                                                    'expired_backups': due.expired}})
+                                                    'expired_backups': due.expired,
+                                                    'vaults_deferred': due.deferred}})
 
 
 class IdleWait(BaseModel):

@@ -73,7 +73,7 @@ def create(session: Session, project_id: str, request: CheckpointRequest
     expires = (now + dt.timedelta(days=request.retention_duration_days)
                if request.retention_duration_days > 0 else None)
     operations, skipped = [], []
-    running_now = requests.running_backups(session, wanted)
+    running_now = requests.running_backups(session, wanted, request.scheduled_at)
     for resource_id, name in zip(wanted, _names(request, len(wanted))):
         association = associated[resource_id]
         running = running_now.get(resource_id)

@@ -234,7 +234,7 @@ def backup_server(ctx: JobContext) -> None:
                                       entities={'backup_id': child.id,
                                                 'resource_id': child.resource_id},
                                       vault_id=child.vault_id, resource_id=child.resource_id,
-                                      parent_id=ctx.operation_id)
+                                      parent_id=ctx.operation_id, finishes_at=ctx.finishes_at)
             child.operation_id = operation.id
             children.append(operation.id)
         ctx.hand_off(session)

@@ -12,11 +12,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
-from cbr_common.backups import SERVER, TURBO, VOLUME, codes, sharing, vaults
+from cbr_common.backups import SERVER, TURBO, VOLUME, codes, durations, sharing, vaults
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, WrongState
 from cbr_common.inventory import lookup, shares, volumes
@@ -76,11 +76,22 @@ def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resourc
     return backup
 
 
-def running_backups(session: Session, resource_ids: Collection[str]) -> dict[str, str]:
-    """resource id -> the id of a backup of it still being made, for those that have one."""
-    return dict(session.execute(select(models.Backup.resource_id, models.Backup.id).where(
-        models.Backup.resource_id.in_(resource_ids),
-        models.Backup.status == 'protecting')).all())
+def running_backups(session: Session, resource_ids: Collection[str],
+                    at: dt.datetime | None = None) -> dict[str, str]:
+    """resource id -> the id of a backup of it still being made, for those that have one.
+
+    With ``at`` (a policy run's instant, rule P10), a backup counts too if it had begun
+    by then and was not done until after it in domain time, even if it has ended since.
+    """
+    still_running = models.Backup.status == 'protecting'
+    if at is not None:
+        still_running = or_(still_running, and_(models.Backup.created_at <= at,
+                                                models.Operation.finishes_at > at,
+                                                models.Backup.status != 'error'))
+    return dict(session.execute(
+        select(models.Backup.resource_id, models.Backup.id)
+        .outerjoin(models.Operation, models.Operation.id == models.Backup.operation_id)
+        .where(models.Backup.resource_id.in_(resource_ids), still_running)).all())
 
 
 def running_backup(session: Session, resource_id: str) -> str | None:
@@ -109,7 +120,8 @@ def request_backup(session: Session, project_id: str, vault_id: str, resource_id
     vaults.require_available(vault, 'back up into it')
     name = options.name or vaults.default_name('manualbk_')
     if vault.resource_type == SERVER:
-        backup, job_type = _server_backup(session, vault, resource_id, name, options)
+        backup, devices = _server_backup(session, vault, resource_id, name, options)
+        job_type = 'backupServer'
     elif vault.resource_type == VOLUME:
         volume = lookup.owned(session, models.Volume, project_id, resource_id, what='disk',
                               field='resource_id', code=codes.RESOURCE_NOT_FOUND)
@@ -118,7 +130,7 @@ def request_backup(session: Session, project_id: str, vault_id: str, resource_id
         backup = _new_backup(session, vault, resource=volume, resource_type=VOLUME,
                              resource_size=volume.size, options=options, name=name,
                              key_id=_key_id(volume))
-        job_type = 'backupDevice'
+        job_type, devices = 'backupDevice', [backup]
     else:
         share = lookup.owned(session, models.Share, project_id, resource_id,
                              what='file system', field='resource_id',
@@ -127,7 +139,7 @@ def request_backup(session: Session, project_id: str, vault_id: str, resource_id
         _refuse_if_busy(session, resource_id)
         backup = _new_backup(session, vault, resource=share, resource_type=TURBO,
                              resource_size=share.size, options=options, name=name)
-        job_type = 'backupDevice'
+        job_type, devices = 'backupDevice', [backup]
     operation = outbox.create(session, project_id=project_id, job_type=job_type,
                               params={'backup_id': backup.id},
                               entities={'backup_id': backup.id, 'backup_name': backup.name,
@@ -137,7 +149,8 @@ def request_backup(session: Session, project_id: str, vault_id: str, resource_id
                                         'vault_id': vault.id, 'vault_name': vault.name,
                                         'checkpoint_id': options.checkpoint_id,
                                         'policy_id': options.policy_id},
-                              vault_id=vault.id, resource_id=resource_id)
+                              vault_id=vault.id, resource_id=resource_id,
+                              finishes_at=durations.backup_finishes_at(session, backup, devices))
     backup.operation_id = operation.id
     return operation
 
@@ -149,7 +162,7 @@ def _require(status: str, allowed: frozenset[str], what: str, resource_id: str) 
 
 
 def _server_backup(session: Session, vault: models.Vault, server_id: str, name: str,
-                   options: BackupOptions) -> tuple[models.Backup, str]:
+                   options: BackupOptions) -> tuple[models.Backup, list[models.Backup]]:
     server = lookup.owned(session, models.Server, vault.project_id, server_id, what='server',
                           field='resource_id', code=codes.RESOURCE_NOT_FOUND)
     _require(server.status, BACKUP_READY_SERVER, 'server', server_id)
@@ -164,11 +177,11 @@ def _server_backup(session: Session, vault: models.Vault, server_id: str, name: 
                          resource_size=sum(v.size for v in volumes), options=options,
                          name=name)
     session.flush()
-    for volume in volumes:
-        _new_backup(session, vault, resource=volume, resource_type=VOLUME,
-                    resource_size=volume.size, options=options, name=name, parent=parent,
-                    key_id=_key_id(volume))
-    return parent, 'backupServer'
+    devices = [_new_backup(session, vault, resource=volume, resource_type=VOLUME,
+                           resource_size=volume.size, options=options, name=name,
+                           parent=parent, key_id=_key_id(volume))
+               for volume in volumes]
+    return parent, devices
 
 
 def _owned_backup(session: Session, project_id: str, backup_id: str) -> models.Backup:
@@ -224,7 +237,8 @@ def restore_operation(session: Session, backup: models.Backup, targets: Mapping[
                                    'resource_type': backup.resource_type,
                                    'target_ids': sorted(targets.values()),
                                    'server_id': server_id},
-                         vault_id=backup.vault_id, resource_id=backup.resource_id)
+                         vault_id=backup.vault_id, resource_id=backup.resource_id,
+                         finishes_at=durations.restore_finishes_at(backup, clock.now()))
 
 
 def was_system_disk(session: Session, device: models.Backup) -> bool:

@@ -31,6 +31,8 @@ class SimClock(Base):
     anchor_sim: Mapped[float] = mapped_column(Float)
     speed: Mapped[float] = mapped_column(Float, default=1.0)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    job_durations: Mapped[str] = mapped_column(String(16), default='instant',
+                                               server_default='instant')
 
 
 # -- identity ------------------------------------------------------------------------------
@@ -103,6 +105,8 @@ class Operation(Base):
     vault_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     resource_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # the simulated instant its work is done under the clock's job-duration model
+    finishes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         Index('ix_operations_status_dispatched', 'status', 'dispatched_at'),
@@ -313,6 +317,8 @@ class Policy(Base):
     start_window_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # cycles count from here (rules P5, P14); None: from created_at
+    cycle_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PolicyRun(Base):

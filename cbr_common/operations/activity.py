@@ -1,6 +1,8 @@
-"""Whether any operation is still waiting for a worker or running (the queue is idle)."""
+"""Whether operations are still waiting for a worker or running: all of them (the queue is
+idle), or those of a vault that are over in domain time (a catch-up may go on)."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from sqlalchemy import func, select
@@ -11,6 +13,7 @@ from cbr_common.db.engine import read_scope
 from cbr_common.operations import FINAL_STATES
 
 POLL_SECONDS = 0.1
+SETTLE_POLL_SECONDS = 0.02
 
 
 def busy_operations() -> int:
@@ -27,3 +30,20 @@ def wait_idle(timeout: float) -> int:
     while (busy := busy_operations()) and clock.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
     return busy
+
+
+def unfinished_by(vault_id: str, instant: dt.datetime) -> int:
+    """How many of the vault's operations are done in domain time by ``instant`` (their
+    ``finishes_at``) but have not ended yet."""
+    with read_scope() as session:
+        return session.execute(select(func.count()).select_from(models.Operation).where(
+            models.Operation.vault_id == vault_id, models.Operation.finishes_at <= instant,
+            models.Operation.status.not_in(FINAL_STATES))).scalar_one()
+
+
+def wait_finished_by(vault_id: str, instant: dt.datetime, until: float) -> int:
+    """Wait, until the monotonic instant ``until``, for the vault's operations done by
+    ``instant`` to end; returns how many have not (0: all ended)."""
+    while (unfinished := unfinished_by(vault_id, instant)) and clock.monotonic() < until:
+        time.sleep(SETTLE_POLL_SECONDS)
+    return unfinished

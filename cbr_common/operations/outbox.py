@@ -33,15 +33,19 @@ MAX_BACKOFF_STEPS = 4
 def create(session: Session, *, project_id: str, job_type: str,
            params: dict[str, Any] | None = None,
            entities: dict[str, Any] | None = None, vault_id: str | None = None,
-           resource_id: str | None = None, parent_id: str | None = None) -> models.Operation:
+           resource_id: str | None = None, parent_id: str | None = None,
+           finishes_at: dt.datetime | None = None) -> models.Operation:
     """Add a new operation, waiting for a worker, to the caller's transaction.
 
     ``vault_id`` and ``resource_id`` say what a backup task concerns (its operation log
-    filters on them); ``parent_id`` is the operation a sub-job belongs to.
+    filters on them); ``parent_id`` is the operation a sub-job belongs to; ``finishes_at``
+    is when its work is done in domain time (:mod:`cbr_common.backups.durations`).
     """
-    return _new(session, 'INIT', project_id=project_id, job_type=job_type, params=params,
-                entities=entities, vault_id=vault_id, resource_id=resource_id,
-                parent_id=parent_id)
+    operation = _new(session, 'INIT', project_id=project_id, job_type=job_type,
+                     params=params, entities=entities, vault_id=vault_id,
+                     resource_id=resource_id, parent_id=parent_id)
+    operation.finishes_at = finishes_at
+    return operation
 
 
 def skipped(session: Session, *, project_id: str, job_type: str, reason: str, code: str,

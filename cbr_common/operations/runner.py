@@ -23,6 +23,7 @@ from cbr_common.operations import lease, registry
 from cbr_common.statemachine import transition
 
 LOG = logging.getLogger(__name__)
+FINISH_POLL_SECONDS = 0.1  # wall seconds between two looks at the clock while a job waits
 
 
 class JobContext:
@@ -35,6 +36,7 @@ class JobContext:
         self.params: dict[str, Any] = dict(operation.params or {})
         self.entities: dict[str, Any] = dict(operation.entities or {})
         self.worker_id = worker_id
+        self.finishes_at = operation.finishes_at
         self.lost = threading.Event()
         self.finished = False
         self.handed_off = False
@@ -51,9 +53,24 @@ class JobContext:
             lease.require_held(session, self.operation_id, self.worker_id)
             yield session
 
+    def wait_for_finish(self) -> None:
+        """Hold the job until domain time reaches its ``finishes_at``: the work is done,
+        but under the clock's job-duration model it is not over yet.  Stops if the lease
+        is lost."""
+        if self.finishes_at is None:
+            return
+        while (remaining := (self.finishes_at - clock.now()).total_seconds()) > 0:
+            self.check()
+            speed = clock.CLOCK.state().speed
+            self.lost.wait(FINISH_POLL_SECONDS if speed == 0
+                           else min(FINISH_POLL_SECONDS, remaining / speed))
+        self.check()
+
     @contextlib.contextmanager
     def finishing(self, **entities: Any) -> Iterator[Session]:
-        """The job's last transaction: its domain changes and SUCCESS commit together."""
+        """The job's last transaction: its domain changes and SUCCESS commit together,
+        once domain time has reached the job's end (:meth:`wait_for_finish`)."""
+        self.wait_for_finish()
         with self.transaction() as session:
             yield session
             operation = session.get(models.Operation, self.operation_id)

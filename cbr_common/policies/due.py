@@ -16,22 +16,27 @@ from cbr_common.policies import retention, schedule
 
 @dataclass(frozen=True)
 class DueWork:
-    """What one call fired: policy runs, and deletions of expired backups."""
+    """What one call fired: policy runs and deletions of expired backups; and how many
+    vaults' runs it left for later, their earlier backups not ended yet."""
 
     runs: int = 0
     expired: int = 0
+    deferred: int = 0
 
 
-def run_due() -> DueWork:
+def run_due(settle_seconds: float) -> DueWork:
     """Fire every run due now and sweep every backup expired now, batch after batch.
 
     "Now" is read once: with the clock running fast, work that falls due meanwhile is
-    left for the next call.
+    left for the next call.  Late runs wait ``settle_seconds`` of wall time in all for
+    the backups before them to end, and are left for a later call after that
+    (:func:`.schedule.fire_due`).
     """
     now = clock.now()
+    settle_until = clock.monotonic() + settle_seconds
     runs = expired = 0
     while True:
-        fired, swept = schedule.fire_due(now), retention.sweep(now)
+        (fired, deferred), swept = schedule.fire_due(now, settle_until), retention.sweep(now)
         runs, expired = runs + fired, expired + swept
         if not fired and not swept:
-            return DueWork(runs, expired)
+            return DueWork(runs, expired, deferred)

@@ -7,8 +7,14 @@ index on that column, never by scanning policies.  Each run is claimed by insert
 ``policy_runs`` row under its unique key (policy, vault, scheduled instant) in the
 transaction that creates its backups, so a run fires at most once whatever the crashes
 or the number of schedulers; every run that fell due fires, in order, each at its own
-instant; a run's backups carry that instant as their creation time.  What a policy's
-retention rule deletes is :mod:`.retention`; skips and job durations are not modelled yet.
+instant; a run's backups carry that instant as their creation time.
+
+A run is skipped for a resource whose backup is still going at the run's instant (P10):
+one that is not done by then in domain time (:mod:`cbr_common.backups.durations`).  A run
+that fires late (a clock jump, a scheduler that was down) first waits for the vault's
+backups that are over by its instant to end, and is left for a later pass while they have
+not, so the outcome of a jump is that of the days it jumps over, whatever the workers'
+speed.  What a policy's retention rule deletes is :mod:`.retention`.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from cbr_common import clock
 from cbr_common.backups import checkpoints
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope, session_scope
-from cbr_common.operations import outbox
+from cbr_common.operations import activity, outbox
 from cbr_common.policies import triggers
 
 LOG = logging.getLogger(__name__)
@@ -67,27 +73,31 @@ def seconds_to_next_run() -> float | None:
     return max(0.0, (earliest - clock.now()).total_seconds() / state.speed)
 
 
-def due_vaults(now: dt.datetime) -> list[str]:
-    """Ids of vaults whose next run is due, the most overdue first."""
+def due_vaults(now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+    """Vaults whose next run is due, with its instant, the most overdue first."""
     with read_scope() as session:
-        return list(session.execute(
-            select(models.Vault.id).where(models.Vault.next_run_at <= now)
-            .order_by(models.Vault.next_run_at).limit(BATCH)).scalars())
+        return [(vault_id, instant) for vault_id, instant in session.execute(
+            select(models.Vault.id, models.Vault.next_run_at)
+            .where(models.Vault.next_run_at <= now)
+            .order_by(models.Vault.next_run_at).limit(BATCH))]
 
 
-def _fire_one(vault_id: str, now: dt.datetime) -> list[str] | None:
-    """Fire the vault's next run if it is due; the operations to publish, or None when
-    nothing was due (or another scheduler claimed the run)."""
+def _fire_one(vault_id: str, instant: dt.datetime
+              ) -> tuple[list[str] | None, dt.datetime | None]:
+    """Fire the vault's run at ``instant`` if that is still its next run.
+
+    Returns the operations to publish (None when nothing fired: the run was fired
+    meanwhile, or another scheduler claimed it) and the vault's next run now.
+    """
     try:
         with session_scope() as session:
             vault = session.execute(select(models.Vault).where(models.Vault.id == vault_id)
                                     .with_for_update()).scalar_one_or_none()
-            if vault is None or vault.next_run_at is None or vault.next_run_at > now:
-                return None
+            if vault is None or vault.next_run_at != instant:
+                return None, vault.next_run_at if vault is not None else None
             policy = session.get(models.Policy, vault.policy_id)
-            instant = vault.next_run_at
             run = models.PolicyRun(policy_id=policy.id, vault_id=vault.id,
-                                   scheduled_at=instant, fired_at=now)
+                                   scheduled_at=instant, fired_at=clock.now())
             session.add(run)
             session.flush()  # the unique key: a second claim of this run fails here
             operations: list[models.Operation] = []
@@ -100,18 +110,28 @@ def _fire_one(vault_id: str, now: dt.datetime) -> list[str] | None:
                                                   scheduled_at=instant))
                 run.checkpoint_id = checkpoint.id
             vault.next_run_at = next_fire(policy, instant)
-            return [operation.id for operation in operations]
+            return [operation.id for operation in operations], vault.next_run_at
     except IntegrityError:
         LOG.info('run of vault %s was claimed by another scheduler', vault_id)
-        return None
+        return None, None
 
 
-def fire_due(now: dt.datetime) -> int:
-    """Fire (a batch of) the runs due at ``now``, each vault's in order; returns how many
-    fired."""
-    fired = 0
-    for vault_id in due_vaults(now):
-        while (operation_ids := _fire_one(vault_id, now)) is not None:
-            outbox.dispatch(operation_ids)
-            fired += 1
-    return fired
+def fire_due(now: dt.datetime, settle_until: float) -> tuple[int, int]:
+    """Fire (a batch of) the runs due at ``now``, each vault's in order.
+
+    A run fires only once the vault's backups that are over by its instant in domain time
+    have ended; it waits for them until the monotonic instant ``settle_until`` at most,
+    then leaves the vault's runs for a later call.  Returns how many runs fired and how
+    many vaults were left so.
+    """
+    fired = deferred = 0
+    for vault_id, instant in due_vaults(now):
+        while instant is not None and instant <= now:
+            if activity.wait_finished_by(vault_id, instant, settle_until):
+                deferred += 1
+                break
+            operation_ids, instant = _fire_one(vault_id, instant)
+            if operation_ids is not None:
+                outbox.dispatch(operation_ids)
+                fired += 1
+    return fired, deferred

@@ -34,6 +34,7 @@ class CheckpointRequest:
     retention_duration_days: int = -1
     policy_id: str | None = None  # set for a policy's scheduled run
     scheduled_at: dt.datetime | None = None  # that run's instant, which its backups carry
+    full_backup_interval: int | None = None  # that run's policy: a full after so many
 
 
 def _names(request: CheckpointRequest, count: int) -> list[str]:
@@ -85,8 +86,10 @@ def create(session: Session, project_id: str, request: CheckpointRequest
             if request.policy_id is not None:  # rule P10: the run's task says it skipped
                 _skipped_task(session, vault, checkpoint, association, request, reason)
             continue
+        full = not request.incremental or requests.full_backup_due(
+            session, vault.id, resource_id, request.full_backup_interval, now)
         options = requests.BackupOptions(
-            name=name, description=request.description, full=not request.incremental,
+            name=name, description=request.description, full=full,
             checkpoint_id=checkpoint.id, expired_at=expires,
             include_volumes=vault_resources.include_volumes(association),
             policy_id=request.policy_id, created_at=request.scheduled_at)

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
@@ -99,6 +99,54 @@ def running_backup(session: Session, resource_id: str) -> str | None:
     return running_backups(session, [resource_id]).get(resource_id)
 
 
+MIN_FULL_INTERVAL = dt.timedelta(days=1)  # rule P12
+
+
+def _fulls(vault_id: str, resource_id: str):
+    """The conditions of the resource's full backups in the vault, ended well."""
+    return (models.Backup.vault_id == vault_id, models.Backup.resource_id == resource_id,
+            models.Backup.parent_id.is_(None), models.Backup.incremental.is_(False),
+            models.Backup.status.in_(('available', 'restoring')))
+
+
+def _last_full(session: Session, vault_id: str, resource_id: str) -> models.Backup | None:
+    return session.execute(select(models.Backup).where(*_fulls(vault_id, resource_id))
+                           .order_by(models.Backup.created_at.desc()).limit(1)
+                           ).scalar_one_or_none()
+
+
+def full_allowed(session: Session, vault_id: str, resource_id: str, at: dt.datetime) -> bool:
+    """Whether a full backup of the resource made at ``at`` keeps a day from the last one
+    in the vault (rule P12)."""
+    last = _last_full(session, vault_id, resource_id)
+    return last is None or at - last.created_at >= MIN_FULL_INTERVAL
+
+
+def full_backup_due(session: Session, vault_id: str, resource_id: str, every: int | None,
+                    at: dt.datetime) -> bool:
+    """Whether a policy run at ``at`` makes a full backup of the resource: its policy's
+    ``full_backup_interval`` (a full after that many incremental ones; -1 or unset: never
+    forced) says so and rule P12 allows it.  The first backup is full anyway."""
+    if every is None or every < 0:
+        return False
+    last = _last_full(session, vault_id, resource_id)
+    if last is None or at - last.created_at < MIN_FULL_INTERVAL:
+        return False
+    since = session.execute(select(func.count()).select_from(models.Backup).where(
+        models.Backup.vault_id == vault_id, models.Backup.resource_id == resource_id,
+        models.Backup.parent_id.is_(None), models.Backup.incremental.is_(True),
+        models.Backup.created_at > last.created_at)).scalar_one()
+    return since >= every
+
+
+def _refuse_early_full(session: Session, vault_id: str, resource_id: str,
+                       at: dt.datetime) -> None:
+    if not full_allowed(session, vault_id, resource_id, at):
+        raise WrongState('the last full backup of %s was less than a day ago; a full backup '
+                         'needs a day between it and the last one' % resource_id,
+                         field='checkpoint.parameters.incremental', code=codes.FULL_TOO_SOON)
+
+
 def _refuse_if_busy(session: Session, resource_id: str) -> None:
     running = running_backup(session, resource_id)
     if running is not None:
@@ -118,6 +166,8 @@ def request_backup(session: Session, project_id: str, vault_id: str, resource_id
     options = options or BackupOptions(name=name, full=full)
     vault = vaults.get(session, project_id, vault_id)
     vaults.require_available(vault, 'back up into it')
+    if options.full and options.policy_id is None:
+        _refuse_early_full(session, vault.id, resource_id, options.created_at or clock.now())
     name = options.name or vaults.default_name('manualbk_')
     if vault.resource_type == SERVER:
         backup, devices = _server_backup(session, vault, resource_id, name, options)

@@ -3,7 +3,8 @@
 A vault with an enabled backup policy applied carries ``next_run_at``, the next instant
 its policy's trigger patterns fire (expanded by :mod:`.triggers`, cycles counted from the
 day the policy was created, P5).  The leading scheduler finds due vaults through the
-index on that column, never by scanning policies.  Each run is claimed by inserting a
+index on that column, never by scanning policies.  A change of the patterns counts the
+new cycles from the policy's last run, so its time of day stays (P14).  Each run is claimed by inserting a
 ``policy_runs`` row under its unique key (policy, vault, scheduled instant) in the
 transaction that creates its backups, so a run fires at most once whatever the crashes
 or the number of schedulers; every run that fell due fires, in order, each at its own
@@ -38,8 +39,10 @@ BATCH = 200
 
 
 def next_fire(policy: models.Policy, after: dt.datetime) -> dt.datetime | None:
-    """The first instant after ``after`` the policy's patterns fire."""
-    for moment in triggers.fire_times(policy.patterns, policy.created_at, after + LOOKAHEAD):
+    """The first instant after ``after`` the policy's patterns fire, cycles counted from
+    its ``cycle_start`` (P14), or from its creation (P5)."""
+    start = policy.cycle_start or policy.created_at
+    for moment in triggers.fire_times(policy.patterns, start, after + LOOKAHEAD):
         if moment > after:
             return moment
     return None
@@ -102,12 +105,13 @@ def _fire_one(vault_id: str, instant: dt.datetime
             session.flush()  # the unique key: a second claim of this run fails here
             operations: list[models.Operation] = []
             if vault.status == 'available':
-                days = (policy.operation_definition or {}).get('retention_duration_days')
+                definition = policy.operation_definition or {}
                 checkpoint, operations = checkpoints.create(
-                    session, vault.project_id,
-                    checkpoints.CheckpointRequest(vault_id=vault.id, policy_id=policy.id,
-                                                  retention_duration_days=days or -1,
-                                                  scheduled_at=instant))
+                    session, vault.project_id, checkpoints.CheckpointRequest(
+                        vault_id=vault.id, policy_id=policy.id,
+                        retention_duration_days=definition.get('retention_duration_days') or -1,
+                        scheduled_at=instant,
+                        full_backup_interval=definition.get('full_backup_interval')))
                 run.checkpoint_id = checkpoint.id
             vault.next_run_at = next_fire(policy, instant)
             return [operation.id for operation in operations], vault.next_run_at

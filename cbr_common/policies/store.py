@@ -57,10 +57,14 @@ def update_policy(session: Session, policy: models.Policy,
     Returns the delete operations a new retention rule makes at once (rule P11a), for the
     caller to publish.
     """
-    rule_before = policy.operation_definition
+    rule_before, patterns_before = policy.operation_definition, policy.patterns
     for name, value in changes.items():
         setattr(policy, name, value)
     policy.updated_at = clock.now()
+    if policy.patterns != patterns_before:  # rule P14: new cycles count from the last run
+        policy.cycle_start = session.execute(
+            select(func.max(models.PolicyRun.scheduled_at))
+            .where(models.PolicyRun.policy_id == policy.id)).scalar_one() or policy.cycle_start
     schedule.reschedule_policy(session, policy)
     if policy.operation_definition == rule_before:
         return []

@@ -68,18 +68,18 @@ def test_a_run_that_finds_its_resource_busy_is_recorded_as_a_skipped_task(fresh_
     # rule: P10
     stack = fresh_stack_factory()
     cbr, admin = Cbr(stack), stack.admin()
-    disk = cbr.disk(10)
+    disk = cbr.disk(300)  # its full backup takes 90 minutes under the realistic model
     assert admin.post('/sim/v1/clock', json={'action': 'freeze'}).status_code == 200
+    assert admin.post('/sim/v1/clock', json={'action': 'durations',
+                                             'job_durations': 'realistic'}).status_code == 200
     now = dt.datetime.fromisoformat(admin.get('/sim/v1/clock').json()['now'])
-    policy = _policy(cbr, 'daily', (now + dt.timedelta(hours=2)).hour)
-    vault = cbr.vault('disk', 20, [disk], backup_policy_id=policy['id'])
-    assert admin.post('/sim/v1/faults', json={'point': 'backup.start', 'action': 'delay',
-                                              'seconds': 5, 'times': 1}).status_code < 300
-    manual = cbr.checkpoint(vault['id'], [disk])  # held: still running when the run is due
+    policy = _policy(cbr, 'daily', (now + dt.timedelta(hours=1)).hour)
+    vault = cbr.vault('disk', 400, [disk], backup_policy_id=policy['id'])
+    manual = cbr.checkpoint(vault['id'], [disk])  # still running when the run is due
 
     # the advance answers once the run has fired (by the API or the scheduler)
     assert admin.post('/sim/v1/clock', json={'action': 'advance',
-                                             'seconds': 3 * HOUR}).status_code == 200
+                                             'seconds': HOUR + 30}).status_code == 200
     skipped, = cbr.tasks(vault_id=vault['id'], status='skipped')
     assert skipped['operation_type'] == 'backup' and skipped['policy_id'] == policy['id']
     assert skipped['extra_info']['resource']['id'] == disk
@@ -88,9 +88,47 @@ def test_a_run_that_finds_its_resource_busy_is_recorded_as_a_skipped_task(fresh_
     assert [b['id'] for b in _backups(cbr, vault['id'])] == \
         [b['id'] for b in cbr.backups_of(manual['id'])]
 
-    assert admin.post('/sim/v1/wait-idle', json={'timeout': 60}).status_code == 200
     admin.post('/sim/v1/clock', json={'action': 'advance', 'seconds': 24 * HOUR})
     assert admin.post('/sim/v1/wait-idle', json={'timeout': 60}).status_code == 200
     backups = _backups(cbr, vault['id'])
     assert len(backups) == 2 and all(b['status'] == 'available' for b in backups)
     assert cbr.tasks(vault_id=vault['id'], status='skipped') == [skipped]
+
+
+def test_a_cycle_change_keeps_the_time_of_day_counting_from_the_last_run(fresh_stack_factory):
+    # rule: P14
+    stack = fresh_stack_factory()
+    cbr, admin = Cbr(stack), stack.admin()
+    disk = cbr.disk(10)
+    assert admin.post('/sim/v1/clock', json={'action': 'freeze'}).status_code == 200
+    now = dt.datetime.fromisoformat(admin.get('/sim/v1/clock').json()['now'])
+    day0 = (now + dt.timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def at(days: int, hours: float) -> dt.datetime:
+        return day0 + dt.timedelta(days=days, hours=hours)
+
+    def set_clock(instant: dt.datetime) -> None:
+        assert admin.post('/sim/v1/clock', json={'action': 'set', 'to': instant.isoformat()}
+                          ).status_code == 200
+        assert admin.post('/sim/v1/wait-idle', json={'timeout': 60}).status_code == 200
+
+    def backed_up_at(instant: dt.datetime) -> list[dt.datetime]:
+        """The instants of the vault's backups once the clock is at ``instant``."""
+        set_clock(instant)
+        return sorted(dt.datetime.fromisoformat(b['created_at']).replace(tzinfo=dt.timezone.utc)
+                      for b in _backups(cbr, vault['id']))
+
+    set_clock(at(0, 0.5))
+    policy = cbr.call('POST', 'policies', json={'policy': {
+        'name': 'weekly', 'operation_type': 'backup', 'operation_definition': {'max_backups': 9},
+        'trigger': {'properties': {'pattern': ['FREQ=DAILY;INTERVAL=7;BYHOUR=6;BYMINUTE=00']}}}}
+    )['policy']
+    vault = cbr.vault('disk', 20, [disk], backup_policy_id=policy['id'])
+    assert backed_up_at(at(7, 6.1)) == [at(0, 6), at(7, 6)]
+
+    # 3 days after the last run the cycle becomes 5 days: the next run is 2 days later
+    set_clock(at(10, 5))
+    cbr.call('PUT', 'policies/%s' % policy['id'], json={'policy': {'trigger': {'properties': {
+        'pattern': ['FREQ=DAILY;INTERVAL=5;BYHOUR=6;BYMINUTE=00']}}}})
+    assert backed_up_at(at(12, 5.9)) == [at(0, 6), at(7, 6)]
+    assert backed_up_at(at(17, 6.1)) == [at(0, 6), at(7, 6), at(12, 6), at(17, 6)]

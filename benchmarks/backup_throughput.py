@@ -110,13 +110,14 @@ class Api:
         self.http = requests.Session()
 
     def call(self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
-             body: Any = None, data: bytes | None = None, expect: int = 200) -> dict[str, Any]:
-        """The JSON body (or {}) of a call that must answer ``expect``."""
+             body: Any = None, data: bytes | None = None,
+             expect: int | tuple[int, ...] = 200) -> dict[str, Any]:
+        """The JSON body (or {}) of a call that must answer ``expect`` (or one of them)."""
         payload = json.dumps(body).encode() if body is not None else data or b''
         content_type = 'application/octet-stream' if data is not None else 'application/json'
         url, headers = self.signer.sign(method, path, query, payload, content_type)
         response = self.http.request(method, url, headers=headers, data=payload, timeout=120)
-        if response.status_code != expect:
+        if response.status_code not in (expect if isinstance(expect, tuple) else (expect,)):
             raise BenchError('%s %s answered %d (expected %d): %s' % (
                 method, path, response.status_code, expect, response.text[:500]))
         return response.json() if response.content else {}

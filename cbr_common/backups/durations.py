@@ -52,13 +52,26 @@ def _base_generation(session: Session, device: models.Backup) -> int | None:
                models.Backup.manifest.is_not(None))).scalar_one_or_none()
 
 
+def realistic_backup_seconds(size_gb: int, changed_bytes: int | None) -> float:
+    """Seconds a backup of a device of ``size_gb`` takes under the guides' figures: full
+    (``changed_bytes`` None) reads the whole device, incremental moves the changed bytes."""
+    if changed_bytes is None:
+        return size_gb * FULL_BACKUP_SECONDS_PER_GB
+    return changed_bytes / GIB * INCREMENTAL_BACKUP_SECONDS_PER_GB
+
+
+def realistic_restore_seconds(size_gb: int) -> float:
+    """Seconds a restore writing a device of ``size_gb`` takes under the guides' figures."""
+    return size_gb * RESTORE_SECONDS_PER_GB
+
+
 def _device_backup_seconds(session: Session, volumes: VolumeStore,
                            device: models.Backup) -> float:
     since = _base_generation(session, device)
     if since is None or not volumes.exists(device.resource_id):
-        return device.resource_size * FULL_BACKUP_SECONDS_PER_GB
+        return realistic_backup_seconds(device.resource_size, None)
     changed = len(volumes.changed_blocks(device.resource_id, since)) * volumes.block_size
-    return changed / GIB * INCREMENTAL_BACKUP_SECONDS_PER_GB
+    return realistic_backup_seconds(device.resource_size, changed)
 
 
 def backup_finishes_at(session: Session, backup: models.Backup,
@@ -77,4 +90,4 @@ def restore_finishes_at(backup: models.Backup, start: dt.datetime) -> dt.datetim
     if not _realistic():
         return start
     largest = max(device.resource_size for device in (backup.children or [backup]))
-    return start + dt.timedelta(seconds=largest * RESTORE_SECONDS_PER_GB)
+    return start + dt.timedelta(seconds=realistic_restore_seconds(largest))

@@ -83,6 +83,8 @@ def running_backups(session: Session, resource_ids: Collection[str],
     With ``at`` (a policy run's instant, rule P10), a backup counts too if it had begun
     by then and was not done until after it in domain time, even if it has ended since.
     """
+    if not resource_ids:
+        return {}
     still_running = models.Backup.status == 'protecting'
     if at is not None:
         still_running = or_(still_running, and_(models.Backup.created_at <= at,

@@ -32,6 +32,14 @@ def wait_idle(timeout: float) -> int:
     return busy
 
 
+def any_unfinished(vault_id: str) -> bool:
+    """Whether any operation of the vault has not ended."""
+    with read_scope() as session:
+        return session.execute(select(models.Operation.id).where(
+            models.Operation.vault_id == vault_id,
+            models.Operation.status.not_in(FINAL_STATES)).limit(1)).first() is not None
+
+
 def unfinished_by(vault_id: str, instant: dt.datetime) -> int:
     """How many of the vault's operations are done in domain time by ``instant`` (their
     ``finishes_at``) but have not ended yet."""

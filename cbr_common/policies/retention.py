@@ -102,7 +102,8 @@ def _policy_backups(session: Session, vault_id: str, resource_id: str, policy_id
         .where(models.Backup.vault_id == vault_id, models.Backup.resource_id == resource_id,
                models.Backup.parent_id.is_(None), models.Backup.auto_trigger.is_(True),
                models.Backup.policy_id == policy_id, models.Backup.status == status)
-        .order_by(models.Backup.created_at.desc(), models.Backup.id.desc())).scalars())
+        .order_by(models.Backup.created_at.desc(), models.Backup.id.desc())
+        .with_for_update(of=models.Backup)).scalars())  # counted as they are at commit
     return _without_images(session, rows)
 
 
@@ -146,6 +147,9 @@ def _expired(session: Session, before: dt.datetime, *, vault_id: str | None = No
     if vault_id is not None:
         query = query.where(models.Backup.vault_id == vault_id,
                             models.Backup.resource_id == resource_id)
+    # locked, so a concurrent sweep (another scheduler, a clock call) neither deletes
+    # them under this transaction nor waits for it: it takes the others
+    query = query.with_for_update(skip_locked=True, of=models.Backup)
     rows = list(session.execute(query.limit(limit)).scalars())
     return _without_images(session, rows)
 

@@ -130,11 +130,13 @@ def fire_due(now: dt.datetime, settle_until: float) -> tuple[int, int]:
     """
     fired = deferred = 0
     for vault_id, instant in due_vaults(now):
+        may_wait = activity.any_unfinished(vault_id)  # or once a run started something
         while instant is not None and instant <= now:
-            if activity.wait_finished_by(vault_id, instant, settle_until):
+            if may_wait and activity.wait_finished_by(vault_id, instant, settle_until):
                 deferred += 1
                 break
             operation_ids, instant = _fire_one(vault_id, instant)
+            may_wait = may_wait or operation_ids != []
             if operation_ids is not None:
                 outbox.dispatch(operation_ids)
                 fired += 1

@@ -31,7 +31,8 @@ def test_an_advance_returns_after_the_due_runs_fired_and_wait_idle_sees_work_end
 
     advanced = admin.post('/sim/v1/clock', json={'action': 'advance', 'seconds': 3 * HOUR})
     assert advanced.status_code == 200
-    assert advanced.json()['fired'] == {'policy_runs': 1, 'expired_backups': 0}
+    assert advanced.json()['fired'] == {'policy_runs': 1, 'expired_backups': 0,
+                                        'vaults_deferred': 0}
     listed = cbr.call('GET', 'backups', params={'vault_id': vault['id']})['backups']
     assert sorted(backup['resource_id'] for backup in listed) == sorted(disks)
     assert all(backup['name'].startswith('autobk_') for backup in listed)
@@ -43,7 +44,7 @@ def test_an_advance_returns_after_the_due_runs_fired_and_wait_idle_sees_work_end
 
     # a quiet advance fires nothing; a long one fires each run that fell due
     quiet = admin.post('/sim/v1/clock', json={'action': 'advance', 'seconds': HOUR})
-    assert quiet.json()['fired'] == {'policy_runs': 0, 'expired_backups': 0}
+    assert quiet.json()['fired'] == {'policy_runs': 0, 'expired_backups': 0, 'vaults_deferred': 0}
     two_days = admin.post('/sim/v1/clock', json={'action': 'advance', 'seconds': 48 * HOUR})
     assert two_days.json()['fired']['policy_runs'] == 2
     assert admin.post('/sim/v1/wait-idle', json={'timeout': 60}).status_code == 200

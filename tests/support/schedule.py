@@ -41,8 +41,9 @@ class Month:
         return dt.datetime.fromisoformat(self.admin.get('/sim/v1/clock').json()['now'])
 
     def set_clock(self, instant: dt.datetime) -> None:
-        assert self.admin.post('/sim/v1/clock', json={
-            'action': 'set', 'to': instant.isoformat()}).status_code == 200
+        response = self.admin.post('/sim/v1/clock', json={'action': 'set',
+                                                          'to': instant.isoformat()})
+        assert response.status_code == 200, response.text
 
     def scheduler_pass(self) -> None:
         """Wait until the leading scheduler has made a whole pass since this call."""

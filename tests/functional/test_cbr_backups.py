@@ -48,13 +48,15 @@ def test_backup_names_default_and_suffixes_for_several_resources(cbr):
 
 
 def test_first_backup_is_full_then_incremental_and_a_full_one_on_request(cbr):
-    # rule: B4, B5
+    # rule: B4, B5, P12
     disk = cbr.disk(10)
     cbr.write(disk, 0, os.urandom(8 * BLOCK))
     vault = cbr.vault('disk', 100, [disk])
     first = cbr.backup(vault['id'], disk)
     cbr.write(disk, 2 * BLOCK, os.urandom(BLOCK))
     second = cbr.backup(vault['id'], disk)
+    assert cbr.admin.post('/sim/v1/clock', json={'action': 'advance', 'seconds': 86400}
+                          ).status_code == 200  # rule P12: a day after the last full one
     forced = cbr.backup(vault['id'], disk, incremental=False)
     assert (first['incremental'], second['incremental'], forced['incremental']) == \
         (False, True, False)

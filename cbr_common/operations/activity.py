@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 
@@ -32,12 +33,14 @@ def wait_idle(timeout: float) -> int:
     return busy
 
 
-def any_unfinished(vault_id: str) -> bool:
-    """Whether any operation of the vault has not ended."""
+def with_unfinished(vault_ids: Collection[str]) -> set[str]:
+    """Those of the vaults that have an operation that has not ended."""
+    if not vault_ids:
+        return set()
     with read_scope() as session:
-        return session.execute(select(models.Operation.id).where(
-            models.Operation.vault_id == vault_id,
-            models.Operation.status.not_in(FINAL_STATES)).limit(1)).first() is not None
+        return set(session.execute(select(models.Operation.vault_id).distinct().where(
+            models.Operation.vault_id.in_(vault_ids),
+            models.Operation.status.not_in(FINAL_STATES))).scalars())
 
 
 def unfinished_by(vault_id: str, instant: dt.datetime) -> int:

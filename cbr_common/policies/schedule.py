@@ -129,8 +129,10 @@ def fire_due(now: dt.datetime, settle_until: float) -> tuple[int, int]:
     many vaults were left so.
     """
     fired = deferred = 0
-    for vault_id, instant in due_vaults(now):
-        may_wait = activity.any_unfinished(vault_id)  # or once a run started something
+    due = due_vaults(now)
+    pending = activity.with_unfinished([vault_id for vault_id, _ in due])
+    for vault_id, instant in due:
+        may_wait = vault_id in pending  # or once a run started something
         while instant is not None and instant <= now:
             if may_wait and activity.wait_finished_by(vault_id, instant, settle_until):
                 deferred += 1

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule, run_state_machine_as_test)
 
+from cbr_common import clock
 from cbr_common.backups import VOLUME
 from cbr_common.dataplane.audit import audit
 from cbr_common.dataplane.manifest import Manifest
@@ -49,6 +50,8 @@ class DataPlaneMachine(RuleBasedStateMachine):
     @rule(full=st.booleans())
     def back_up(self, full: bool) -> None:
         # rule: B4
+        if full:  # rule P12: a day between two full backups
+            clock.CLOCK.advance(86400)
         backup = self.service.backup(self.vault, self.disk, full=full)
         assert backup.incremental == (not full and bool(self.captured))
         self.captured[backup.id] = self.service.volumes.checksum(self.disk)['digest']

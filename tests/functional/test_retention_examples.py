@@ -63,7 +63,7 @@ def _runs(month: Month, count: int) -> None:
 
 
 def test_same_type_new_quantity(daily):
-    # rule: P11, P8, P7
+    # rule: P11a, P8, P7
     month = daily({'max_backups': 3}, 2027, 8, 2, 10)  # a Monday
     _runs(month, 3)  # Tuesday, Wednesday, Thursday at 02:00
     _at(month, 2027, 8, 5, 10)
@@ -77,7 +77,7 @@ def test_same_type_new_quantity(daily):
 
 
 def test_quantity_to_time_period(daily):
-    # rule: P11
+    # rule: P11b
     month = daily({'max_backups': 3}, 2028, 8, 7, 10)  # a Monday
     _runs(month, 3)
     _at(month, 2028, 8, 10, 10)
@@ -93,7 +93,7 @@ def test_quantity_to_time_period(daily):
 
 
 def test_time_period_to_another_time_period(daily):
-    # rule: P11, P8
+    # rule: P11c, P8
     month = daily({'retention_duration_days': 31}, 2029, 8, 5, 10)
     _runs(month, 3)  # August 6, 7, 8
     _at(month, 2029, 8, 8, 10)
@@ -114,7 +114,7 @@ def test_time_period_to_another_time_period(daily):
 ], ids=['new-rule-removes', 'old-rule-removes'])
 def test_time_period_to_quantity_both_rules_apply(daily, old_days, year, later_runs,
                                                   kept):
-    # rule: P11, P8
+    # rule: P11d, P8
     month = daily({'retention_duration_days': old_days}, year, 8, 5, 10)
     _runs(month, 3)  # August 6, 7, 8
     _at(month, year, 8, 8, 10)

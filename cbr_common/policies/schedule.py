@@ -5,8 +5,8 @@ its policy's trigger patterns fire (expanded by :mod:`.triggers`, cycles counted
 day the policy was created, P5).  The leading scheduler finds due vaults through the
 index on that column, never by scanning policies.  A change of the patterns counts the
 new cycles from the policy's last run, so its time of day stays (P14).  Each run is
-claimed by inserting a ``policy_runs`` row under its unique key (policy, vault, scheduled instant) in the
-transaction that creates its backups, so a run fires at most once whatever the crashes
+claimed by inserting a ``policy_runs`` row under its unique key (policy, vault, scheduled
+instant) in the transaction that creates its backups, so a run fires at most once whatever the crashes
 or the number of schedulers; every run that fell due fires, in order, each at its own
 instant; a run's backups carry that instant as their creation time.
 

@@ -6,9 +6,9 @@ day the policy was created, P5).  The leading scheduler finds due vaults through
 index on that column, never by scanning policies.  A change of the patterns counts the
 new cycles from the policy's last run, so its time of day stays (P14).  Each run is
 claimed by inserting a ``policy_runs`` row under its unique key (policy, vault, scheduled
-instant) in the transaction that creates its backups, so a run fires at most once whatever the crashes
-or the number of schedulers; every run that fell due fires, in order, each at its own
-instant; a run's backups carry that instant as their creation time.
+instant) in the transaction that creates its backups, so a run fires at most once
+whatever the crashes or the number of schedulers; every run that fell due fires, in
+order, each at its own instant; a run's backups carry that instant as their creation time.
 
 A run is skipped for a resource whose backup is still going at the run's instant (P10):
 one that is not done by then in domain time (:mod:`cbr_common.backups.durations`).  A run

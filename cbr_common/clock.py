@@ -14,7 +14,7 @@ Domain time is ``sim = anchor_sim + (real - anchor_real) * speed``; every change
 at the current instant, so time never runs backwards.
 
 The row also names the model of how long jobs take in domain time (``job_durations``,
-:data:`JOB_DURATION_MODELS`; :mod:`cbr_common.operations.durations` applies it).
+:data:`JOB_DURATION_MODELS`; :mod:`cbr_common.backups.durations` applies it).
 """
 from __future__ import annotations
 

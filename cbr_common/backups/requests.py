@@ -104,24 +104,19 @@ def running_backup(session: Session, resource_id: str) -> str | None:
 MIN_FULL_INTERVAL = dt.timedelta(days=1)  # rule P12
 
 
-def _fulls(vault_id: str, resource_id: str):
-    """The conditions of the resource's full backups in the vault, ended well."""
-    return (models.Backup.vault_id == vault_id, models.Backup.resource_id == resource_id,
-            models.Backup.parent_id.is_(None), models.Backup.incremental.is_(False),
-            models.Backup.status.in_(('available', 'restoring')))
-
-
 def _last_full(session: Session, vault_id: str, resource_id: str) -> models.Backup | None:
-    return session.execute(select(models.Backup).where(*_fulls(vault_id, resource_id))
-                           .order_by(models.Backup.created_at.desc()).limit(1)
-                           ).scalar_one_or_none()
+    """The resource's latest full backup in the vault that ended well."""
+    return session.execute(
+        select(models.Backup)
+        .where(models.Backup.vault_id == vault_id, models.Backup.resource_id == resource_id,
+               models.Backup.parent_id.is_(None), models.Backup.incremental.is_(False),
+               models.Backup.status.in_(('available', 'restoring')))
+        .order_by(models.Backup.created_at.desc()).limit(1)).scalar_one_or_none()
 
 
-def full_allowed(session: Session, vault_id: str, resource_id: str, at: dt.datetime) -> bool:
-    """Whether a full backup of the resource made at ``at`` keeps a day from the last one
-    in the vault (rule P12)."""
-    last = _last_full(session, vault_id, resource_id)
-    return last is None or at - last.created_at >= MIN_FULL_INTERVAL
+def _within_a_day(last_full: models.Backup | None, at: dt.datetime) -> bool:
+    """Whether a full backup at ``at`` would follow ``last_full`` too soon (rule P12)."""
+    return last_full is not None and at - last_full.created_at < MIN_FULL_INTERVAL
 
 
 def full_backup_due(session: Session, vault_id: str, resource_id: str, every: int | None,
@@ -132,7 +127,7 @@ def full_backup_due(session: Session, vault_id: str, resource_id: str, every: in
     if every is None or every < 0:
         return False
     last = _last_full(session, vault_id, resource_id)
-    if last is None or at - last.created_at < MIN_FULL_INTERVAL:
+    if last is None or _within_a_day(last, at):
         return False
     since = session.execute(select(func.count()).select_from(models.Backup).where(
         models.Backup.vault_id == vault_id, models.Backup.resource_id == resource_id,
@@ -143,7 +138,7 @@ def full_backup_due(session: Session, vault_id: str, resource_id: str, every: in
 
 def _refuse_early_full(session: Session, vault_id: str, resource_id: str,
                        at: dt.datetime) -> None:
-    if not full_allowed(session, vault_id, resource_id, at):
+    if _within_a_day(_last_full(session, vault_id, resource_id), at):
         raise WrongState('the last full backup of %s was less than a day ago; a full backup '
                          'needs a day between it and the last one' % resource_id,
                          field='checkpoint.parameters.incremental', code=codes.FULL_TOO_SOON)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from sqlalchemy import func, select
 
@@ -27,10 +27,15 @@ def busy_operations() -> int:
 def wait_idle(timeout: float) -> int:
     """Wait up to ``timeout`` seconds (wall time) for every operation to end; returns how
     many have not ended (0: idle)."""
-    deadline = clock.monotonic() + timeout
-    while (busy := busy_operations()) and clock.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-    return busy
+    return _wait_for_none(busy_operations, clock.monotonic() + timeout, POLL_SECONDS)
+
+
+def _wait_for_none(count: Callable[[], int], until: float, interval: float) -> int:
+    """Call ``count`` every ``interval`` seconds until it gives 0 or the monotonic instant
+    ``until`` has passed; its last answer."""
+    while (left := count()) and clock.monotonic() < until:
+        time.sleep(interval)
+    return left
 
 
 def with_unfinished(vault_ids: Collection[str]) -> set[str]:
@@ -55,6 +60,4 @@ def unfinished_by(vault_id: str, instant: dt.datetime) -> int:
 def wait_finished_by(vault_id: str, instant: dt.datetime, until: float) -> int:
     """Wait, until the monotonic instant ``until``, for the vault's operations done by
     ``instant`` to end; returns how many have not (0: all ended)."""
-    while (unfinished := unfinished_by(vault_id, instant)) and clock.monotonic() < until:
-        time.sleep(SETTLE_POLL_SECONDS)
-    return unfinished
+    return _wait_for_none(lambda: unfinished_by(vault_id, instant), until, SETTLE_POLL_SECONDS)

@@ -84,6 +84,11 @@ worker_opts = [
     cfg.IntOpt('concurrency', default=2, min=1, help='Celery worker threads per cbr-worker.'),
     cfg.ListOpt('queues', default=['inventory', 'backup', 'restore'],
                 help='Queues (job families) this worker consumes.'),
+    cfg.IntOpt('batch_size', default=16, min=1, max=256,
+               help='Most operations of one job type and project that one task message '
+                    'carries, for the job types that run in batches (disk backups and '
+                    'backup deletions that belong to no other job). 1 sends every '
+                    'operation alone.'),
 ]
 
 scheduler_opts = [

@@ -14,6 +14,9 @@ attempt pinned and starts over, or finds the work done.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,12 +25,13 @@ from cbr_common.backups import codes, vaults
 from cbr_common.dataplane import chunk_index, gc
 from cbr_common.dataplane.chunk_store import from_config as chunk_store
 from cbr_common.dataplane.manifest import Manifest
-from cbr_common.dataplane.transfer import BackupTransfer, restore
+from cbr_common.dataplane.transfer import BackupResult, BackupTransfer, restore
 from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
 from cbr_common.db import models
 from cbr_common.errors import JobFailed
 from cbr_common.inventory import GIB, shares
 from cbr_common.operations import FINAL_STATES, outbox
+from cbr_common.operations.batches import JobBatch
 from cbr_common.operations.registry import job
 from cbr_common.operations.runner import JobContext, complete_operation, fail_operation
 from cbr_common.policies import retention
@@ -130,56 +134,118 @@ def _check_group(session: Session, params: dict) -> None:
         raise JobFailed('the server backup failed: %s' % group.fail_reason, codes.GROUP_FAILED)
 
 
-@job('backupDevice', on_failure=_fail_device_backup)
+@dataclass
+class _DeviceBackup:
+    """One disk backup job between its phases: what it backs up and on top of what."""
+
+    snapshot: Snapshot
+    base: Manifest | None
+    since: int
+    vault_id: str
+    key_id: str | None
+    transfer: BackupTransfer | None = None
+    result: BackupResult | None = None
+
+
+def _prepare_device(session: Session, ctx: JobContext, volumes: VolumeStore) -> _DeviceBackup:
+    """The job's first transaction: snapshot, find the base backup (B4) and pin its chunks."""
+    _check_group(session, ctx.params)
+    chunk_index.release_pins(session, ctx.operation_id)
+    backup = session.get(models.Backup, ctx.params['backup_id'])
+    vault = session.get(models.Vault, backup.vault_id)
+    if backup.parent_id is None and vaults.capacity_used_up(session, vault):
+        raise JobFailed('vault capacity used up', codes.CAPACITY_USED_UP)  # rule B6
+    snapshot = _take_snapshot(volumes, backup)
+    base = _base_backup(session, backup, snapshot)
+    base_manifest = Manifest.decode(base.manifest) if base is not None else None
+    if base_manifest is not None:
+        chunk_index.pin_existing(session, backup.vault_id, ctx.operation_id,
+                                 base_manifest.distinct_digests())
+    backup.snapshot_token, backup.generation = snapshot.token, snapshot.generation
+    backup.device_size = snapshot.size
+    backup.base_backup_id = base.id if base is not None else None
+    backup.incremental = base is not None
+    return _DeviceBackup(snapshot, base_manifest, base.generation if base is not None else 0,
+                         backup.vault_id, backup.key_id)
+
+
+def _move_blocks(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) -> None:
+    """Store the blocks changed since the base in the vault's chunk store."""
+    faults.hit('backup.transfer')
+    blocks = volumes.snapshot_changed_blocks(work.snapshot, work.since)
+    work.transfer = BackupTransfer(volumes, chunk_store(), vault_id=work.vault_id,
+                                   operation_id=ctx.operation_id, key_id=work.key_id,
+                                   transaction=ctx.transaction)
+    work.result = work.transfer.run(work.snapshot, work.base, blocks,
+                                    _ProgressReporter(ctx, fault_point='backup.batch'),
+                                    ctx.check)
+    faults.hit('backup.commit')
+
+
+def _commit_device(session: Session, ctx: JobContext, work: _DeviceBackup
+                   ) -> tuple[list[str], set[bytes]]:
+    """The job's last transaction: the manifest, its chunk references and ``available``;
+    returns the deletions the resource's retention rule asks for now (P8) and the chunks
+    no backup uses any more."""
+    group = _group_operation(session, ctx.params)
+    if group is not None and group.status == 'FAIL':
+        raise JobFailed('the server backup failed: %s' % group.fail_reason,
+                        codes.GROUP_FAILED)
+    backup = session.get(models.Backup, ctx.params['backup_id'])
+    freed = chunk_index.settle(session, work.vault_id, ctx.operation_id,
+                               work.result.manifest.distinct_digests(),
+                               work.transfer.take_written())
+    backup.manifest = work.result.manifest.encode()
+    backup.added_bytes = work.result.added_bytes
+    backup.protected_at = clock.now()
+    transition(session, backup, 'available', entity_type='backup',
+               operation_id=ctx.operation_id)
+    completed = _advance_group(session, group) if group is not None else backup
+    deletions = ([operation.id for operation in retention.after_backup(session, completed)]
+                 if completed is not None else [])
+    return deletions, freed
+
+
+def _after_commits(committed: Iterable[tuple[str, tuple[list[str], set[bytes]]]]) -> None:
+    """Send the deletions the commits asked for and free the packs they left empty."""
+    deletions: list[str] = []
+    freed: dict[str, set[bytes]] = {}
+    for vault_id, (asked, unused) in committed:
+        deletions += asked
+        if unused:
+            freed.setdefault(vault_id, set()).update(unused)
+    outbox.dispatch(deletions)  # rule P8: what the resources' retention rules delete now
+    collect_released(freed)  # packs a job left empty otherwise wait for the scheduler's sweep
+
+
+def _incremental(work: _DeviceBackup) -> dict[str, bool]:
+    return {'incremental': work.base is not None}
+
+
+def backup_devices(batch: JobBatch) -> None:
+    """The batch form of ``backupDevice``: each phase for all of the batch's disks."""
+    volumes = VolumeStore.from_config()
+    batch.each(lambda ctx: faults.hit('backup.start'))
+    works = batch.each_in_transaction(
+        lambda session, ctx: _prepare_device(session, ctx, volumes))
+    batch.each(lambda ctx: _move_blocks(ctx, volumes, works[ctx.operation_id]))
+    committed = batch.finish_each(
+        lambda session, ctx: _commit_device(session, ctx, works[ctx.operation_id]),
+        lambda ctx: _incremental(works[ctx.operation_id]))
+    _after_commits((works[operation_id].vault_id, done)
+                   for operation_id, done in committed.items())
+
+
+@job('backupDevice', on_failure=_fail_device_backup, batch=backup_devices)
 def backup_device(ctx: JobContext) -> None:
     faults.hit('backup.start')
     volumes = VolumeStore.from_config()
     with ctx.transaction() as session:
-        _check_group(session, ctx.params)
-        chunk_index.release_pins(session, ctx.operation_id)
-        backup = session.get(models.Backup, ctx.params['backup_id'])
-        vault = session.get(models.Vault, backup.vault_id)
-        if backup.parent_id is None and vaults.capacity_used_up(session, vault):
-            raise JobFailed('vault capacity used up', codes.CAPACITY_USED_UP)  # rule B6
-        snapshot = _take_snapshot(volumes, backup)
-        base = _base_backup(session, backup, snapshot)
-        base_manifest = Manifest.decode(base.manifest) if base is not None else None
-        if base_manifest is not None:
-            chunk_index.pin_existing(session, backup.vault_id, ctx.operation_id,
-                                     base_manifest.distinct_digests())
-        backup.snapshot_token, backup.generation = snapshot.token, snapshot.generation
-        backup.device_size = snapshot.size
-        backup.base_backup_id = base.id if base is not None else None
-        backup.incremental = base is not None
-        vault_id, key_id = backup.vault_id, backup.key_id
-        since = base.generation if base is not None else 0
-    faults.hit('backup.transfer')
-    blocks = volumes.snapshot_changed_blocks(snapshot, since)
-    transfer = BackupTransfer(volumes, chunk_store(), vault_id=vault_id,
-                              operation_id=ctx.operation_id, key_id=key_id,
-                              transaction=ctx.transaction)
-    result = transfer.run(snapshot, base_manifest, blocks,
-                          _ProgressReporter(ctx, fault_point='backup.batch'), ctx.check)
-    faults.hit('backup.commit')
-    with ctx.finishing(incremental=base_manifest is not None) as session:
-        group = _group_operation(session, ctx.params)
-        if group is not None and group.status == 'FAIL':
-            raise JobFailed('the server backup failed: %s' % group.fail_reason,
-                            codes.GROUP_FAILED)
-        backup = session.get(models.Backup, ctx.params['backup_id'])
-        freed = chunk_index.settle(session, vault_id, ctx.operation_id,
-                                   result.manifest.distinct_digests(), transfer.take_written())
-        backup.manifest = result.manifest.encode()
-        backup.added_bytes = result.added_bytes
-        backup.protected_at = clock.now()
-        transition(session, backup, 'available', entity_type='backup',
-                   operation_id=ctx.operation_id)
-        completed = _advance_group(session, group) if group is not None else backup
-        deletions = ([operation.id for operation in retention.after_backup(session, completed)]
-                     if completed is not None else [])
-    outbox.dispatch(deletions)  # rule P8: what the resource's retention rule deletes now
-    if freed:  # packs a job left empty otherwise wait for the scheduler's sweep
-        gc.collect(vault_id, freed)
+        work = _prepare_device(session, ctx, volumes)
+    _move_blocks(ctx, volumes, work)
+    with ctx.finishing(**_incremental(work)) as session:
+        done = _commit_device(session, ctx, work)
+    _after_commits([(work.vault_id, done)])
 
 
 def _advance_group(session: Session, group: models.Operation) -> models.Backup | None:
@@ -338,16 +404,35 @@ def _fail_delete(session: Session, operation: models.Operation, reason: str) -> 
         backup.fail_reason = reason
 
 
-@job('deleteBackup', on_failure=_fail_delete)
-def delete_backup(ctx: JobContext) -> None:
-    faults.hit('backup.delete')
+def _discard_backup(session: Session, ctx: JobContext) -> dict[str, set[bytes]]:
+    """The deletion's one transaction: the backup (and its disks) and their references
+    go; returns the chunks released, per vault."""
     released: dict[str, set[bytes]] = {}
-    with ctx.finishing() as session:
-        backup = session.get(models.Backup, ctx.params['backup_id'])
-        if backup is None:
-            return
+    backup = session.get(models.Backup, ctx.params['backup_id'])
+    if backup is not None:
         for device in [*backup.children, backup]:
             discard(session, device, ctx.operation_id, released)
+    return released
+
+
+def delete_backups(batch: JobBatch) -> None:
+    """The batch form of ``deleteBackup``: the batch's deletions in one transaction, then
+    one collection of the chunks they released."""
+    batch.each(lambda ctx: faults.hit('backup.delete'))
+    done = batch.finish_each(_discard_backup, lambda ctx: {})
+    collected = batch.each(lambda ctx: faults.hit('backup.gc'))
+    released: dict[str, set[bytes]] = {}
+    for operation_id in collected:
+        for vault_id, digests in done[operation_id].items():
+            released.setdefault(vault_id, set()).update(digests)
+    collect_released(released)
+
+
+@job('deleteBackup', on_failure=_fail_delete, batch=delete_backups)
+def delete_backup(ctx: JobContext) -> None:
+    faults.hit('backup.delete')
+    with ctx.finishing() as session:
+        released = _discard_backup(session, ctx)
     faults.hit('backup.gc')
     collect_released(released)
 

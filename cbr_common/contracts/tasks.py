@@ -1,19 +1,24 @@
 """Task messages: the one contract between publishers (API, scheduler) and workers.
 
-A message names an operation; everything else about the work lives in the operation's
-row, which was committed before the message was sent.  The contract is versioned
+A message names an operation, and since version 1.1 may name more of the same job type
+and project in ``batch``: one task runs them all (:mod:`cbr_common.operations.batches`).
+Everything else about the work lives in the operations' rows, which were committed before
+the message was sent.  A 1.0 consumer ignores ``batch`` and runs the first operation only;
+the outbox publishes the others again later, so no work is lost.  The contract is versioned
 ``MAJOR.MINOR``: a consumer accepts any minor version of the majors it knows (unknown
 fields are ignored) and rejects another major with :class:`UnsupportedContractVersion`.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONTRACT_NAME = 'cbr.operation'
-CONTRACT_VERSION = '1.0'
+CONTRACT_VERSION = '1.1'
 SUPPORTED_MAJORS = frozenset({1})
+_OPERATION_ID = re.compile(r'[0-9a-f]{32}')
 
 # job type -> queue (job family).  Producers and consumers read the same table.
 JOB_QUEUES: dict[str, str] = {
@@ -37,6 +42,8 @@ JOB_QUEUES: dict[str, str] = {
     'restoreBackup': 'restore',
 }
 QUEUES: tuple[str, ...] = tuple(sorted(set(JOB_QUEUES.values())))
+# job types whose operations a producer may send several to a message (``batch``)
+BATCHED_JOB_TYPES = frozenset({'backupDevice', 'deleteBackup'})
 
 
 def task_name(queue: str) -> str:
@@ -63,6 +70,18 @@ class TaskMessage(BaseModel):
     job_type: str
     project_id: str = Field(min_length=1, max_length=64)
     dispatch: int = Field(ge=1, description='How many times this operation was published.')
+    batch: tuple[str, ...] = Field(
+        default=(), max_length=256,
+        description='More operations of the same job type and project for this task to run '
+                    '(version 1.1).')
+
+    @field_validator('batch')
+    @classmethod
+    def _batch_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for operation_id in value:
+            if not _OPERATION_ID.fullmatch(operation_id):
+                raise ValueError('batch holds an invalid operation id %r' % operation_id)
+        return value
 
     @field_validator('job_type')
     @classmethod
@@ -70,6 +89,11 @@ class TaskMessage(BaseModel):
         if value not in JOB_QUEUES:
             raise ValueError('unknown job type %r' % value)
         return value
+
+    @property
+    def operation_ids(self) -> tuple[str, ...]:
+        """Every operation this message asks to run, the first one first."""
+        return (self.operation_id, *self.batch)
 
     @property
     def queue(self) -> str:

@@ -12,15 +12,15 @@ operation once, so a message sent twice does no harm.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, Row, case, func, select, update
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
 from cbr_common.config import CONF
-from cbr_common.contracts.tasks import JOB_QUEUES, TaskMessage
+from cbr_common.contracts.tasks import BATCHED_JOB_TYPES, JOB_QUEUES, TaskMessage
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope, session_scope
 from cbr_common.messaging.publisher import publish
@@ -82,19 +82,20 @@ def dispatch(operation_ids: Iterable[str]) -> int:
     """Publish committed operations that still wait for a worker; returns how many went out.
 
     One read finds those still waiting, and one update per batch records the publishes,
-    however many operations a request made.
+    however many operations a request made.  Operations of a batched job type that belong
+    to no other job go out up to ``[worker] batch_size`` to a message.
     """
     sent = 0
     for batch in _batches(list(operation_ids)):
         with read_scope() as session:
             waiting = session.execute(
                 select(models.Operation.id, models.Operation.job_type,
-                       models.Operation.project_id, models.Operation.dispatch_count)
+                       models.Operation.project_id, models.Operation.dispatch_count,
+                       models.Operation.parent_id)
                 .where(models.Operation.id.in_(batch),
                        models.Operation.status == 'INIT')).all()
-        published = [row.id for row in waiting if publish(TaskMessage(
-            operation_id=row.id, job_type=row.job_type, project_id=row.project_id,
-            dispatch=row.dispatch_count + 1))]
+        published = [operation_id for message in _messages(waiting) if publish(message)
+                     for operation_id in message.operation_ids]
         if published:
             with session_scope() as session:
                 session.execute(update(models.Operation)
@@ -104,6 +105,24 @@ def dispatch(operation_ids: Iterable[str]) -> int:
                                         dispatch_count=models.Operation.dispatch_count + 1))
         sent += len(published)
     return sent
+
+
+def _messages(waiting: Sequence[Row]) -> Iterator[TaskMessage]:
+    """The task messages for waiting operations: batched job types grouped by job type and
+    project, everything else alone."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for row in waiting:
+        if row.job_type in BATCHED_JOB_TYPES and row.parent_id is None:
+            groups.setdefault((row.job_type, row.project_id), []).append(row)
+        else:
+            groups[(row.id, '')] = [row]
+    size = CONF.worker.batch_size
+    for rows in groups.values():
+        for start in range(0, len(rows), size):
+            first, *others = rows[start:start + size]
+            yield TaskMessage(operation_id=first.id, job_type=first.job_type,
+                              project_id=first.project_id, dispatch=first.dispatch_count + 1,
+                              batch=tuple(row.id for row in others))
 
 
 def _batches(ids: list[str], size: int = 500) -> Iterable[list[str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -73,9 +73,7 @@ class JobContext:
         self.wait_for_finish()
         with self.transaction() as session:
             yield session
-            operation = session.get(models.Operation, self.operation_id)
-            operation.entities = {**(operation.entities or {}), **entities}
-            _finish(session, operation, 'SUCCESS')
+            finish(session, self.operation_id, entities)
         self.finished = True
 
     def hand_off(self, session: Session) -> None:
@@ -93,6 +91,14 @@ class JobContext:
     def set_progress(self, percent: int) -> None:
         with self.transaction() as session:
             session.get(models.Operation, self.operation_id).progress = max(0, min(100, percent))
+
+
+def finish(session: Session, operation_id: str, entities: dict[str, Any]) -> None:
+    """Record a job's success, with ``entities`` added to what its task shows, in the
+    job's last transaction."""
+    operation = session.get(models.Operation, operation_id)
+    operation.entities = {**(operation.entities or {}), **entities}
+    _finish(session, operation, 'SUCCESS')
 
 
 def _finish(session: Session, operation: models.Operation, status: str, *,
@@ -121,26 +127,36 @@ def fail_operation(session: Session, operation: models.Operation, reason: str,
     registry.handler_for(operation.job_type).on_failure(session, operation, reason)
 
 
-class _Heartbeat(threading.Thread):
-    """Renews the lease every third of its length until stopped."""
+class Heartbeat(threading.Thread):
+    """Renews the leases of running jobs every third of the lease's length until stopped;
+    a job whose lease is gone is told so (:attr:`JobContext.lost`)."""
 
-    def __init__(self, ctx: JobContext) -> None:
-        super().__init__(name='lease-%s' % ctx.operation_id, daemon=True)
-        self.ctx = ctx
+    def __init__(self, contexts: Sequence[JobContext]) -> None:
+        super().__init__(name='lease-%s' % contexts[0].operation_id, daemon=True)
+        self.contexts = {ctx.operation_id: ctx for ctx in contexts}
+        self.worker_id = contexts[0].worker_id
         self.stopped = threading.Event()
 
     def run(self) -> None:
         interval = max(CONF.worker.lease_seconds / 3.0, 0.5)
-        while not self.stopped.wait(interval):
+        while self.contexts and not self.stopped.wait(interval):
             try:
                 with session_scope() as session:
-                    still_held = lease.renew(session, self.ctx.operation_id, self.ctx.worker_id)
+                    lost = lease.renew(session, list(self.contexts), self.worker_id)
             except Exception:  # a database hiccup: try again at the next beat
-                LOG.exception('lease renewal of %s failed', self.ctx.operation_id)
+                LOG.exception('lease renewal of %s failed', ', '.join(self.contexts))
                 continue
-            if not still_held:
-                self.ctx.lost.set()
-                return
+            for operation_id in lost:
+                self.contexts.pop(operation_id).lost.set()
+
+    @contextlib.contextmanager
+    def beating(self) -> Iterator[None]:
+        """Renew while the block runs."""
+        self.start()
+        try:
+            yield
+        finally:
+            self.stopped.set()
 
 
 def execute(message: TaskMessage, worker_id: str) -> str:
@@ -151,32 +167,40 @@ def execute(message: TaskMessage, worker_id: str) -> str:
         if operation is None:
             return 'not-claimed'
         ctx = JobContext(operation, worker_id)
-    beat = _Heartbeat(ctx)
-    beat.start()
-    try:
-        handler.run(ctx)
+    with Heartbeat([ctx]).beating():
+        try:
+            handler.run(ctx)
+            return conclude(ctx)
+        except Exception as exc:
+            return conclude(ctx, exc)
+
+
+def conclude(ctx: JobContext, exc: Exception | None = None) -> str:
+    """End a job its handler returned from (``exc`` None) or raised ``exc`` out of: finish it
+    if the handler left it running, or fail it with the reason; returns the outcome."""
+    if exc is None:
         if not ctx.finished and not ctx.handed_off:
-            with ctx.finishing():
-                pass
+            try:
+                with ctx.finishing():
+                    pass
+            except Exception as failure:
+                return conclude(ctx, failure)
         return 'success'
-    except lease.LeaseLost as exc:
+    if isinstance(exc, lease.LeaseLost):
         if _already_succeeded(ctx.operation_id):
             return 'success'
         LOG.warning('%s', exc)
         return 'lease-lost'
-    except Exception as exc:  # any other failure fails the job with its reason
-        code, reason = _failure_of(exc)
-        if not isinstance(exc, (JobFailed, DomainError)):
-            LOG.exception('operation %s crashed', ctx.operation_id)
-        try:
-            with ctx.transaction() as session:
-                fail_operation(session, session.get(models.Operation, ctx.operation_id),
-                               reason, code)
-        except lease.LeaseLost:
-            return 'lease-lost'
-        return 'failed'
-    finally:
-        beat.stopped.set()
+    code, reason = _failure_of(exc)
+    if not isinstance(exc, (JobFailed, DomainError)):
+        LOG.error('operation %s crashed', ctx.operation_id, exc_info=exc)
+    try:
+        with ctx.transaction() as session:
+            fail_operation(session, session.get(models.Operation, ctx.operation_id),
+                           reason, code)
+    except lease.LeaseLost:
+        return 'lease-lost'
+    return 'failed'
 
 
 def _failure_of(exc: Exception) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from cbr_common.inventory.volumes import CMK_KEY, ENCRYPTED_KEY
 from cbr_common.db import engine, migrate, models
 from cbr_common.db.engine import read_scope, session_scope
 from cbr_common.messaging.celery_app import reset_app
-from cbr_common.operations import outbox, runner
+from cbr_common.operations import batches, outbox, runner
 from tests.support.stack import REDIS_BASE, Stack
 
 BROKER = REDIS_BASE + '/12'
@@ -133,6 +133,13 @@ class BackupService:
                                            project_id=self.project_id, dispatch=1), 'test')
                 ran.append(operation_id)
 
+    def run_batch(self, job_type: str, operation_ids: list[str]) -> str:
+        """Run the operations as one batch message, as a worker would; its outcome."""
+        first, *others = operation_ids
+        return batches.execute_batch(TaskMessage(operation_id=first, job_type=job_type,
+                                                 project_id=self.project_id, dispatch=1,
+                                                 batch=tuple(others)), 'test')
+
     def operation(self, operation_id: str) -> models.Operation:
         with read_scope() as session:
             return session.get(models.Operation, operation_id)
@@ -227,10 +234,16 @@ class StackBackups:
 
     def submit(self, make, *args: Any, **kwargs: Any) -> str:
         """Commit a request, publish its operation; the operation id."""
+        return self.submit_all(make, [args], **kwargs)[0]
+
+    def submit_all(self, make, each_args: list[tuple], **kwargs: Any) -> list[str]:
+        """Commit one request per argument tuple, then publish their operations together
+        (batched job types go out in batch messages); the operation ids."""
         with session_scope() as session:
-            operation_id = make(session, self.project_id, *args, **kwargs).id
-        outbox.dispatch([operation_id])
-        return operation_id
+            operation_ids = [make(session, self.project_id, *args, **kwargs).id
+                             for args in each_args]
+        outbox.dispatch(operation_ids)
+        return operation_ids
 
     def wait(self, operation_id: str, timeout: float = 60.0,
              done: tuple[str, ...] = ('SUCCESS', 'FAIL')) -> dict[str, Any]:

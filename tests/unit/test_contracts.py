@@ -30,10 +30,24 @@ def test_an_unknown_major_version_is_rejected_clearly(version):
 @pytest.mark.parametrize('change', [
     {'operation_id': 'not-hex'}, {'job_type': 'formatDisk'}, {'dispatch': 0},
     {'version': 'one'}, {'contract': 'other'}, {'project_id': ''},
+    {'batch': ['b' * 31]}, {'batch': ['b' * 32] * 257}, {'batch': 'b' * 32},
 ])
 def test_malformed_messages_are_contract_errors(change):
     with pytest.raises(tasks.ContractError):
         tasks.parse(dict(VALID, **change))
+
+
+def test_a_1_0_message_names_one_operation_and_a_1_1_message_may_name_a_batch():
+    assert tasks.parse(VALID).operation_ids == ('a' * 32,)
+    batch = tasks.parse(dict(VALID, version='1.1', batch=['b' * 32, 'c' * 32]))
+    assert batch.operation_ids == ('a' * 32, 'b' * 32, 'c' * 32)
+    assert tasks.parse(batch.to_wire()) == batch
+
+
+def test_batched_job_types_have_a_batch_form():
+    registry.load_handlers()
+    for job_type in tasks.BATCHED_JOB_TYPES:
+        assert registry.handler_for(job_type).batch is not None
 
 
 def test_a_message_must_be_an_object():

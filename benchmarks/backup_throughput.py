@@ -163,7 +163,7 @@ def stack_settings(conf: Path) -> dict[str, Any]:
     code = ('import json, sys; from cbr_common import config; '
             'c = config.load([], config_file=sys.argv[1]); '
             'print(json.dumps({"broker_url": c.messaging.broker_url, '
-            '"concurrency": c.worker.concurrency}))')
+            '"concurrency": c.worker.concurrency, "batch_size": c.worker.batch_size}))')
     done = subprocess.run([sys.executable, '-c', code, str(conf)], capture_output=True,
                           text=True, env=CHILD_ENV, cwd=REPO)
     if done.returncode != 0:
@@ -463,7 +463,10 @@ def cbr_meter(stack_dir: Path, workers: int) -> Meter:
 def benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if args.state_dir is None:
         args.state_dir = str(workdir / 'stack')
-    stack = Stack(args, workdir, {'CBR_WORKERS': str(args.workers)})
+    extra = {'CBR_WORKERS': str(args.workers)}
+    if args.batch_size is not None:
+        extra['CBR_WORKER_BATCH_SIZE'] = str(args.batch_size)
+    stack = Stack(args, workdir, extra)
     workers: NoopWorkers | None = None
     try:
         credentials = Path(args.credentials) if args.credentials else stack.start()
@@ -514,6 +517,7 @@ def summary(args: argparse.Namespace, settings: dict[str, Any],
         'settings': {'disks': args.disks, 'disk_gb': DISK_GB, 'data_bytes': DATA_BYTES,
                      'vault_max_resources': VAULT_MAX_RESOURCES, 'rounds': args.rounds,
                      'workers': args.workers, 'worker_concurrency': settings['concurrency'],
+                     'worker_batch_size': settings['batch_size'],
                      'broker_url': settings['broker_url'], 'poll_seconds': POLL_SECONDS,
                      'each_round': 'new disks with fresh random data and new vaults',
                      'cbr_sim': 'reused %s' % args.credentials if args.credentials
@@ -564,6 +568,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--workers', type=int, default=2,
                         help='CBR_WORKERS for stack.sh and no-op worker processes '
                              '(default: %(default)s)')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='CBR_WORKER_BATCH_SIZE for stack.sh: most disk backups per task '
+                             'message (default: [worker] batch_size)')
     parser.add_argument('--timeout', type=float, default=900,
                         help='seconds one run may take (default: %(default)s)')
     parser.add_argument('--credentials',

@@ -14,7 +14,7 @@ attempt pinned and starts over, or finds the work done.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -147,13 +147,17 @@ class _DeviceBackup:
     result: BackupResult | None = None
 
 
-def _prepare_device(session: Session, ctx: JobContext, volumes: VolumeStore) -> _DeviceBackup:
+UsedUp = Callable[[Session, models.Vault], bool]
+
+
+def _prepare_device(session: Session, ctx: JobContext, volumes: VolumeStore,
+                    used_up: UsedUp = vaults.capacity_used_up) -> _DeviceBackup:
     """The job's first transaction: snapshot, find the base backup (B4) and pin its chunks."""
     _check_group(session, ctx.params)
     chunk_index.release_pins(session, ctx.operation_id)
     backup = session.get(models.Backup, ctx.params['backup_id'])
     vault = session.get(models.Vault, backup.vault_id)
-    if backup.parent_id is None and vaults.capacity_used_up(session, vault):
+    if backup.parent_id is None and used_up(session, vault):
         raise JobFailed('vault capacity used up', codes.CAPACITY_USED_UP)  # rule B6
     snapshot = _take_snapshot(volumes, backup)
     base = _base_backup(session, backup, snapshot)
@@ -225,9 +229,15 @@ def _incremental(work: _DeviceBackup) -> dict[str, bool]:
 def backup_devices(batch: JobBatch) -> None:
     """The batch form of ``backupDevice``: each phase for all of the batch's disks."""
     volumes = VolumeStore.from_config()
+    used_up: dict[str, bool] = {}  # rule B6, asked once per vault for the whole batch
+
+    def vault_used_up(session: Session, vault: models.Vault) -> bool:
+        if vault.id not in used_up:
+            used_up[vault.id] = vaults.capacity_used_up(session, vault)
+        return used_up[vault.id]
     batch.each(lambda ctx: faults.hit('backup.start'))
     works = batch.each_in_transaction(
-        lambda session, ctx: _prepare_device(session, ctx, volumes))
+        lambda session, ctx: _prepare_device(session, ctx, volumes, vault_used_up))
     batch.each(lambda ctx: _move_blocks(ctx, volumes, works[ctx.operation_id]))
     committed = batch.finish_each(
         lambda session, ctx: _commit_device(session, ctx, works[ctx.operation_id]),

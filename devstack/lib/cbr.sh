@@ -73,10 +73,11 @@ write_config() {
             [[ -z $CBR_S3_ACCESS_KEY ]] || echo "s3_access_key_id = $(_conf_value "$CBR_S3_ACCESS_KEY")"
             [[ -z $CBR_S3_SECRET_KEY ]] || echo "s3_secret_access_key = $(_conf_value "$CBR_S3_SECRET_KEY")"
         fi
-        if [[ -n $CBR_WORKER_CONCURRENCY ]]; then
+        if [[ -n $CBR_WORKER_CONCURRENCY || -n $CBR_WORKER_BATCH_SIZE ]]; then
             echo
             echo "[worker]"
-            echo "concurrency = $CBR_WORKER_CONCURRENCY"
+            [[ -z $CBR_WORKER_CONCURRENCY ]] || echo "concurrency = $CBR_WORKER_CONCURRENCY"
+            [[ -z $CBR_WORKER_BATCH_SIZE ]] || echo "batch_size = $CBR_WORKER_BATCH_SIZE"
         fi
     } >"$tmp"
     chmod 600 "$tmp"

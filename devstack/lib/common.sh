@@ -11,7 +11,7 @@ REPO_ROOT=$(cd "$DEVSTACK_DIR/.." && pwd)
 # Every setting devstack/local.conf may set; an environment variable of the same name wins.
 CBR_SETTINGS=(
     CBR_API_HOST CBR_API_PORT CBR_API_WORKERS CBR_API_THREADS
-    CBR_WORKERS CBR_WORKER_CONCURRENCY
+    CBR_WORKERS CBR_WORKER_CONCURRENCY CBR_WORKER_BATCH_SIZE
     CBR_REDIS_URL CBR_DB_CONNECTION CBR_REGION
     CBR_S3_ENDPOINT CBR_S3_BUCKET CBR_S3_ACCESS_KEY CBR_S3_SECRET_KEY
     CBR_STATE_DIR CBR_PYTHON
@@ -55,6 +55,7 @@ load_settings() {
     : "${CBR_API_THREADS:=}"
     : "${CBR_WORKERS:=2}"
     : "${CBR_WORKER_CONCURRENCY:=}"
+    : "${CBR_WORKER_BATCH_SIZE:=}"
     : "${CBR_REDIS_URL:=redis://127.0.0.1:6379/0}"
     : "${CBR_DB_CONNECTION:=}"
     : "${CBR_REGION:=}"
@@ -71,6 +72,7 @@ load_settings() {
         [[ -z $CBR_API_WORKERS ]] || _require_int CBR_API_WORKERS 1
         [[ -z $CBR_API_THREADS ]] || _require_int CBR_API_THREADS 1
         [[ -z $CBR_WORKER_CONCURRENCY ]] || _require_int CBR_WORKER_CONCURRENCY 1
+        [[ -z $CBR_WORKER_BATCH_SIZE ]] || _require_int CBR_WORKER_BATCH_SIZE 1
         ((10#$CBR_API_PORT <= 65535)) || die "CBR_API_PORT must be a port number, got '$CBR_API_PORT'"
     fi
 

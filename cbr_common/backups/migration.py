@@ -21,7 +21,7 @@ from cbr_common.dataplane.manifest import Manifest
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, QuotaExceeded, WrongState
 from cbr_common.inventory import GIB
-from cbr_common.operations import FINAL_STATES, outbox
+from cbr_common.operations import UNFINISHED_STATES, outbox
 
 MOVABLE_VAULT_STATES = ('available', 'locked')
 _TIME_ZONE = re.compile(r'^UTC([+-])(0\d|1[0-4]):(00|30|45)$')
@@ -113,7 +113,7 @@ def _refuse_if_running(session: Session, vault_id: str) -> None:
     running = session.execute(select(models.Operation.id).where(
         models.Operation.vault_id == vault_id,
         models.Operation.job_type == 'migrateResources',
-        models.Operation.status.not_in(FINAL_STATES)).limit(1)).scalar_one_or_none()
+        models.Operation.status.in_(UNFINISHED_STATES)).limit(1)).scalar_one_or_none()
     if running is not None:
         raise WrongState('a migration from vault %s is running (%s)' % (vault_id, running),
                          field='vault_id', code=codes.VAULT_BUSY)

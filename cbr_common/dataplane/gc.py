@@ -27,7 +27,7 @@ from cbr_common.dataplane import chunk_index
 from cbr_common.dataplane.chunk_store import ChunkStore, from_config
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope, session_scope
-from cbr_common.operations import FINAL_STATES
+from cbr_common.operations import UNFINISHED_STATES
 
 LOG = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class SweepReport:
 
 def _live_operations():
     return select(models.Operation.id).where(
-        models.Operation.status.not_in(FINAL_STATES))
+        models.Operation.status.in_(UNFINISHED_STATES))
 
 
 def empty_packs(vault_id: str | None = None):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from cbr_common import clock
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
-from cbr_common.operations import FINAL_STATES
+from cbr_common.operations import UNFINISHED_STATES
 
 POLL_SECONDS = 0.1
 SETTLE_POLL_SECONDS = 0.02
@@ -21,7 +21,7 @@ def busy_operations() -> int:
     """How many operations have not ended (waiting, running, or waiting for sub-jobs)."""
     with read_scope() as session:
         return session.execute(select(func.count()).select_from(models.Operation).where(
-            models.Operation.status.not_in(FINAL_STATES))).scalar_one()
+            models.Operation.status.in_(UNFINISHED_STATES))).scalar_one()
 
 
 def wait_idle(timeout: float) -> int:
@@ -45,7 +45,7 @@ def with_unfinished(vault_ids: Collection[str]) -> set[str]:
     with read_scope() as session:
         return set(session.execute(select(models.Operation.vault_id).distinct().where(
             models.Operation.vault_id.in_(vault_ids),
-            models.Operation.status.not_in(FINAL_STATES))).scalars())
+            models.Operation.status.in_(UNFINISHED_STATES))).scalars())
 
 
 def unfinished_by(vault_id: str, instant: dt.datetime) -> int:
@@ -54,7 +54,7 @@ def unfinished_by(vault_id: str, instant: dt.datetime) -> int:
     with read_scope() as session:
         return session.execute(select(func.count()).select_from(models.Operation).where(
             models.Operation.vault_id == vault_id, models.Operation.finishes_at <= instant,
-            models.Operation.status.not_in(FINAL_STATES))).scalar_one()
+            models.Operation.status.in_(UNFINISHED_STATES))).scalar_one()
 
 
 def wait_finished_by(vault_id: str, instant: dt.datetime, until: float) -> int:

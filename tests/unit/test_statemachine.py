@@ -8,6 +8,8 @@ import pytest
 from cbr_common import statemachine
 from cbr_common.db import models
 from cbr_common.errors import WrongState
+from cbr_common.operations import FINAL_STATES, UNFINISHED_STATES
+from cbr_common.statemachine import TRANSITIONS
 
 
 class RecordingSession:
@@ -57,3 +59,11 @@ def test_every_target_is_itself_a_known_state():
         finals = {'deleted', 'DELETED'}
         for targets in table.values():
             assert targets <= set(table) | finals, entity_type
+
+
+def test_every_operation_status_is_either_final_or_unfinished():
+    statuses = {state for state, targets in TRANSITIONS['operation'].items()
+                if state is not None} | set().union(*TRANSITIONS['operation'].values())
+    assert set(FINAL_STATES).isdisjoint(UNFINISHED_STATES)
+    assert statuses == set(FINAL_STATES) | set(UNFINISHED_STATES)
+    assert all(not TRANSITIONS['operation'][state] for state in FINAL_STATES)

@@ -11,6 +11,11 @@
 
 Every handler is idempotent: run again after a crash it releases what the earlier
 attempt pinned and starts over, or finds the work done.
+
+``backupDevice`` and ``deleteBackup`` also have a batch form
+(:mod:`cbr_common.operations.batches`) made of the same steps: a batch of disk backups
+snapshots and pins in one transaction, claims the chunks of its small disks in one
+more, stores them, and commits in one; a batch of deletions deletes in one transaction.
 """
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ from cbr_common.backups import codes, vaults
 from cbr_common.dataplane import chunk_index, gc
 from cbr_common.dataplane.chunk_store import from_config as chunk_store
 from cbr_common.dataplane.manifest import Manifest
-from cbr_common.dataplane.transfer import BackupResult, BackupTransfer, restore
+from cbr_common.dataplane.transfer import (BATCH_BLOCKS, BackupResult, BackupTransfer,
+                                            StagedBatch, restore)
 from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
 from cbr_common.db import models
 from cbr_common.errors import JobFailed
@@ -144,6 +150,7 @@ class _DeviceBackup:
     vault_id: str
     key_id: str | None
     transfer: BackupTransfer | None = None
+    staged: StagedBatch | None = None
     result: BackupResult | None = None
 
 
@@ -173,16 +180,42 @@ def _prepare_device(session: Session, ctx: JobContext, volumes: VolumeStore,
                          backup.vault_id, backup.key_id)
 
 
-def _move_blocks(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) -> None:
-    """Store the blocks changed since the base in the vault's chunk store."""
+def _start_transfer(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) -> list[int]:
+    """The blocks changed since the base, and the transfer that will store them."""
     faults.hit('backup.transfer')
-    blocks = volumes.snapshot_changed_blocks(work.snapshot, work.since)
     work.transfer = BackupTransfer(volumes, chunk_store(), vault_id=work.vault_id,
                                    operation_id=ctx.operation_id, key_id=work.key_id,
                                    transaction=ctx.transaction)
+    return volumes.snapshot_changed_blocks(work.snapshot, work.since)
+
+
+def _move_blocks(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) -> None:
+    """Store the blocks changed since the base in the vault's chunk store."""
+    blocks = _start_transfer(ctx, volumes, work)
     work.result = work.transfer.run(work.snapshot, work.base, blocks,
                                     _ProgressReporter(ctx, fault_point='backup.batch'),
                                     ctx.check)
+    faults.hit('backup.commit')
+
+
+def _stage_blocks(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) -> None:
+    """A batch's first step of a transfer: a disk whose changes fit in one transfer batch
+    is read and hashed, for the batch to claim its chunks with the others' in one
+    transaction; a larger one is moved at once, as a single job moves it."""
+    blocks = _start_transfer(ctx, volumes, work)
+    if len(blocks) > BATCH_BLOCKS:
+        work.result = work.transfer.run(work.snapshot, work.base, blocks,
+                                        _ProgressReporter(ctx, fault_point='backup.batch'),
+                                        ctx.check)
+    else:
+        work.staged = work.transfer.stage(work.snapshot, blocks)
+
+
+def _store_staged(ctx: JobContext, work: _DeviceBackup) -> None:
+    """A batch's last step of a transfer: store what was claimed."""
+    if work.staged is not None:
+        work.result = work.transfer.finish_staged(work.snapshot, work.base, work.staged)
+        _ProgressReporter(ctx, fault_point='backup.batch')(1, 1)
     faults.hit('backup.commit')
 
 
@@ -222,6 +255,11 @@ def _after_commits(committed: Iterable[tuple[str, tuple[list[str], set[bytes]]]]
     collect_released(freed)  # packs a job left empty otherwise wait for the scheduler's sweep
 
 
+def _claim_staged(session: Session, work: _DeviceBackup) -> None:
+    if work.staged is not None:
+        work.transfer.claim_staged(session, work.staged)
+
+
 def _incremental(work: _DeviceBackup) -> dict[str, bool]:
     return {'incremental': work.base is not None}
 
@@ -238,7 +276,9 @@ def backup_devices(batch: JobBatch) -> None:
     batch.each(lambda ctx: faults.hit('backup.start'))
     works = batch.each_in_transaction(
         lambda session, ctx: _prepare_device(session, ctx, volumes, vault_used_up))
-    batch.each(lambda ctx: _move_blocks(ctx, volumes, works[ctx.operation_id]))
+    batch.each(lambda ctx: _stage_blocks(ctx, volumes, works[ctx.operation_id]))
+    batch.each_in_transaction(lambda session, ctx: _claim_staged(session, works[ctx.operation_id]))
+    batch.each(lambda ctx: _store_staged(ctx, works[ctx.operation_id]))
     committed = batch.finish_each(
         lambda session, ctx: _commit_device(session, ctx, works[ctx.operation_id]),
         lambda ctx: _incremental(works[ctx.operation_id]))

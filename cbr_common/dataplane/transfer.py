@@ -8,6 +8,10 @@ before it writes anything (:func:`chunk_index.claim`), then writes the chunks it
 store as one object, a pack.  Where they are is recorded (:func:`chunk_index.store_packs`)
 by the job's next transaction; the packs of the last batches, by the job's commit
 (:meth:`BackupTransfer.take_written`) or by :meth:`BackupTransfer.finish`.
+
+A transfer of one batch can also be taken in steps, so that several jobs share the claim's
+transaction: :meth:`BackupTransfer.stage` reads and hashes, ``claim_staged`` pins in the
+caller's transaction, ``finish_staged`` writes the pack.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ContextManager, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -50,6 +54,17 @@ class BackupResult:
 
     manifest: Manifest
     added_bytes: int = 0
+
+
+@dataclass
+class StagedBatch:
+    """One batch of a backup transfer, read and hashed (:meth:`BackupTransfer.stage`),
+    waiting to be claimed and stored."""
+
+    token: str
+    changes: dict[int, bytes | None] = field(default_factory=dict)
+    plain: dict[bytes, bytes] = field(default_factory=dict)
+    claim: chunk_index.Claim | None = None
 
 
 @dataclass
@@ -126,18 +141,35 @@ class BackupTransfer:
         return result
 
     def _batch(self, snapshot: Snapshot, blocks: Sequence[int]) -> _BatchResult:
+        staged = self.stage(snapshot, blocks)
+        return _BatchResult(staged.changes, self.store(staged.plain))
+
+    def stage(self, snapshot: Snapshot, blocks: Sequence[int]) -> StagedBatch:
+        """Read and hash ``blocks`` of ``snapshot``: one batch's changes and chunks."""
         contents = self.volumes.read_snapshot(snapshot, blocks)
         zeros = bytes(snapshot.block_size)
-        changes: dict[int, bytes | None] = {}
-        plain: dict[bytes, bytes] = {}
+        staged = StagedBatch(uuid.uuid4().hex)
         for block, data in zip(blocks, contents):
             if data == (zeros if len(data) == len(zeros) else bytes(len(data))):
-                changes[block] = None
+                staged.changes[block] = None
                 continue
             digest = bytes.fromhex(crypto.chunk_id(data, self.key_id))
-            changes[block] = digest
-            plain[digest] = data
-        return _BatchResult(changes, self.store(plain))
+            staged.changes[block] = digest
+            staged.plain[digest] = data
+        return staged
+
+    def claim_staged(self, session: Session, staged: StagedBatch) -> None:
+        """Pin a staged batch's chunks in the caller's transaction, which other jobs may
+        share: in a savepoint of its own, run again on a conflict."""
+        staged.claim = self._claim_in_savepoint(session, staged.token, staged.plain)
+
+    def finish_staged(self, snapshot: Snapshot, base: Manifest | None,
+                      staged: StagedBatch) -> BackupResult:
+        """Store a claimed batch (the whole transfer); its pack is recorded by the job's
+        commit (:meth:`take_written`)."""
+        added = self._upload(staged.token, staged.plain, staged.claim)
+        manifest = base or Manifest(snapshot.size, snapshot.block_size)
+        return BackupResult(manifest.updated(staged.changes), added)
 
     def _write_pack(self, token: str, chunks: dict[bytes, bytes]) -> None:
         """Seal the chunks into one object and write it; where each one is gets recorded
@@ -180,7 +212,9 @@ class BackupTransfer:
         does not have yet in one pack; returns the bytes that are new to the vault.  The
         caller records the pack with :meth:`finish` and settles the pins in its commit."""
         token = uuid.uuid4().hex
-        claim = self._claim(token, plain)
+        return self._upload(token, plain, self._claim(token, plain))
+
+    def _upload(self, token: str, plain: dict[bytes, bytes], claim: chunk_index.Claim) -> int:
         if claim.upload:
             self._write_pack(token, {digest: plain[digest] for digest in claim.upload})
         return sum(len(plain[digest]) for digest in claim.new)
@@ -194,10 +228,21 @@ class BackupTransfer:
     def _claim(self, token: str, plain: dict[bytes, bytes]) -> chunk_index.Claim:
         if not plain:
             return chunk_index.Claim(frozenset(), frozenset())
+        return self._in_write_transaction(lambda session: self._claim_in(session, token, plain))
+
+    @_RETRY_CONFLICTS
+    def _claim_in_savepoint(self, session: Session, token: str,
+                            plain: dict[bytes, bytes]) -> chunk_index.Claim:
+        if not plain:
+            return chunk_index.Claim(frozenset(), frozenset())
+        with session.begin_nested():
+            return self._claim_in(session, token, plain)
+
+    def _claim_in(self, session: Session, token: str,
+                  plain: dict[bytes, bytes]) -> chunk_index.Claim:
         sizes = {digest: (len(data), crypto.stored_size(len(data), self.key_id))
                  for digest, data in plain.items()}
-        return self._in_write_transaction(lambda session: chunk_index.claim(
-            session, self.vault_id, self.operation_id, token, sizes))
+        return chunk_index.claim(session, self.vault_id, self.operation_id, token, sizes)
 
 
 def fetch(chunks: ChunkStore, place: chunk_index.Location, key_id: str | None,

@@ -11,7 +11,6 @@ run their operations one after the other, as single messages would.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -65,7 +64,7 @@ class JobBatch:
         live operation, as :meth:`JobContext.finishing` does for one, once domain time
         has reached each job's end; jobs that end at the same time share a transaction."""
         results: dict[str, T] = {}
-        pending = sorted(self.live, key=lambda ctx: ctx.finishes_at or dt.datetime.min)
+        pending = sorted(self.live, key=_end_order)
         while pending:
             first = pending[0]
             try:
@@ -107,30 +106,45 @@ class JobBatch:
         return results
 
 
+def _end_order(ctx: JobContext) -> tuple[bool, float]:
+    """Jobs with no end in domain time first, then by their end."""
+    return ctx.finishes_at is not None, ctx.finishes_at.timestamp() if ctx.finishes_at else 0.0
+
+
 def execute_batch(message: TaskMessage, worker_id: str) -> str:
-    """Run every operation ``message`` names; returns what happened to each, for logs."""
+    """Run every operation ``message`` names; returns what happened, for logs and tests."""
     handler = registry.handler_for(message.job_type)
     if handler.batch is None:
-        return ', '.join(execute(message.model_copy(update={'operation_id': operation_id,
-                                                            'batch': ()}), worker_id)
-                         for operation_id in message.operation_ids)
+        outcomes = {operation_id: execute(message.model_copy(
+            update={'operation_id': operation_id, 'batch': ()}), worker_id)
+            for operation_id in message.operation_ids}
+    else:
+        outcomes = _run_batch(handler.batch, message, worker_id)
+    for operation_id, outcome in outcomes.items():
+        LOG.info('operation %s (%s): %s', operation_id, message.job_type, outcome)
+    claimed = {key: outcome for key, outcome in outcomes.items() if outcome != 'not-claimed'}
+    if not claimed:
+        return 'not-claimed'
+    return '%d of %d operations: %s' % (len(claimed), len(message.operation_ids),
+                                        ', '.join(sorted(set(claimed.values()))))
+
+
+def _run_batch(run: Callable[[JobBatch], None], message: TaskMessage,
+               worker_id: str) -> dict[str, str]:
+    """Claim the operations still waiting and run them with the batch form ``run``; the
+    outcome of each one claimed."""
     with session_scope() as session:
         contexts = [JobContext(operation, worker_id) for operation in
                     lease.claim_many(session, message.operation_ids, worker_id)]
     if not contexts:
-        return 'not-claimed'
+        return {}
     batch = JobBatch(contexts)
     with Heartbeat(contexts).beating():
         try:
-            handler.batch(batch)
+            run(batch)
         except Exception as exc:  # the batch form broke: every unfinished job fails with it
             for ctx in batch.live:
                 if not ctx.finished:
                     batch.failures[ctx.operation_id] = exc
-        outcomes = {ctx.operation_id: conclude(ctx, batch.failures.get(ctx.operation_id))
-                    for ctx in contexts}
-    for operation_id, outcome in outcomes.items():
-        LOG.info('operation %s (%s): %s', operation_id, message.job_type, outcome)
-    return '%d of %d operations: %s' % (len(contexts), len(message.operation_ids),
-                                        ', '.join(sorted(set(outcomes.values()))))
-
+        return {ctx.operation_id: conclude(ctx, batch.failures.get(ctx.operation_id))
+                for ctx in contexts}

@@ -139,7 +139,12 @@ class Heartbeat(threading.Thread):
 
     def run(self) -> None:
         interval = max(CONF.worker.lease_seconds / 3.0, 0.5)
-        while self.contexts and not self.stopped.wait(interval):
+        while not self.stopped.wait(interval):
+            for operation_id in [operation_id for operation_id, ctx in self.contexts.items()
+                                 if ctx.finished or ctx.handed_off]:
+                del self.contexts[operation_id]  # ended: nothing to renew or to lose
+            if not self.contexts:
+                return
             try:
                 with session_scope() as session:
                     lost = lease.renew(session, list(self.contexts), self.worker_id)

@@ -181,3 +181,20 @@ def test_a_worker_killed_in_the_middle_of_a_batch_leaves_every_backup_to_the_ret
         report = poll(lambda: backups.manage_json('chunks', 'audit'), lambda r: r['clean'], 30,
                       'the store did not become clean')
         assert report['chunks'] == 3 * 2 * 16  # every written block once, nothing left over
+
+
+def test_a_batch_of_a_job_type_without_a_batch_form_runs_one_operation_after_the_other(
+        backup_service):
+    service = backup_service
+    vault = service.vault(VOLUME)
+    disks = _disks_with_data(service, 2)
+    backups = [service.backup(vault, disk).id for disk in disks]
+    targets = [service.disk() for _ in disks]
+    with session_scope() as session:
+        restores = [requests.request_restore(session, service.project_id, backup,
+                                             {disk: target}).id
+                    for backup, disk, target in zip(backups, disks, targets)]
+    assert service.run_batch('restoreBackup', restores) == '2 of 2 operations: success'
+    for disk, target in zip(disks, targets):
+        assert service.volumes.checksum(target) == service.volumes.checksum(disk)
+    assert service.run_batch('restoreBackup', restores) == 'not-claimed'

@@ -189,12 +189,15 @@ def _start_transfer(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) 
     return volumes.snapshot_changed_blocks(work.snapshot, work.since)
 
 
-def _move_blocks(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) -> None:
-    """Store the blocks changed since the base in the vault's chunk store."""
-    blocks = _start_transfer(ctx, volumes, work)
+def _run_transfer(ctx: JobContext, work: _DeviceBackup, blocks: list[int]) -> None:
     work.result = work.transfer.run(work.snapshot, work.base, blocks,
                                     _ProgressReporter(ctx, fault_point='backup.batch'),
                                     ctx.check)
+
+
+def _move_blocks(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) -> None:
+    """Store the blocks changed since the base in the vault's chunk store."""
+    _run_transfer(ctx, work, _start_transfer(ctx, volumes, work))
     faults.hit('backup.commit')
 
 
@@ -204,9 +207,7 @@ def _stage_blocks(ctx: JobContext, volumes: VolumeStore, work: _DeviceBackup) ->
     transaction; a larger one is moved at once, as a single job moves it."""
     blocks = _start_transfer(ctx, volumes, work)
     if len(blocks) > BATCH_BLOCKS:
-        work.result = work.transfer.run(work.snapshot, work.base, blocks,
-                                        _ProgressReporter(ctx, fault_point='backup.batch'),
-                                        ctx.check)
+        _run_transfer(ctx, work, blocks)
     else:
         work.staged = work.transfer.stage(work.snapshot, blocks)
 

@@ -63,6 +63,10 @@ class JobBatch:
         """The jobs' last transactions: ``work`` and SUCCESS commit together for every
         live operation, as :meth:`JobContext.finishing` does for one, once domain time
         has reached each job's end; jobs that end at the same time share a transaction."""
+        def last(session: Session, ctx: JobContext) -> T:
+            result = work(session, ctx)
+            finish(session, ctx.operation_id, entities(ctx))
+            return result
         results: dict[str, T] = {}
         pending = sorted(self.live, key=_end_order)
         while pending:
@@ -76,11 +80,6 @@ class JobBatch:
             now = clock.now()
             due = [ctx for ctx in pending if ctx.finishes_at is None or ctx.finishes_at <= now]
             pending = pending[len(due):]
-
-            def last(session: Session, ctx: JobContext) -> T:
-                result = work(session, ctx)
-                finish(session, ctx.operation_id, entities(ctx))
-                return result
             done = self._in_one_transaction(due, last)
             for ctx in due:
                 ctx.finished = ctx.operation_id in done

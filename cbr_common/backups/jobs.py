@@ -1,7 +1,7 @@
 """Worker-side handlers of the backup jobs, and what each does when it fails for good.
 
 * ``backupDevice`` backs up one disk or file system: snapshot (unless its consistency
-  group took it), pin the base backup's chunks, move the changed blocks, and commit the
+  group took it; outside any transaction), pin the base backup's chunks, move the changed blocks, and commit the
   manifest with its references in one transaction.
 * ``backupServer`` snapshots every disk of a server at one instant (rule C3), then hands
   off to one ``backupDevice`` job per disk; the last disk to commit commits the server
@@ -14,8 +14,8 @@ attempt pinned and starts over, or finds the work done.
 
 ``backupDevice`` and ``deleteBackup`` also have a batch form
 (:mod:`cbr_common.operations.batches`) made of the same steps: a batch of disk backups
-snapshots and pins in one transaction, claims the chunks of its small disks in one
-more, stores them, and commits in one; a batch of deletions deletes in one transaction.
+snapshots its disks, records the snapshots and pins in one transaction, claims the
+chunks of its small disks in one more, stores them, and commits in one; a batch of deletions deletes in one transaction.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from cbr_common.dataplane.transfer import (BATCH_BLOCKS, BackupResult, BackupTra
                                             StagedBatch, restore)
 from cbr_common.dataplane.volume_store import Snapshot, VolumeStore
 from cbr_common.db import models
+from cbr_common.db.engine import read_scope
 from cbr_common.errors import JobFailed
 from cbr_common.inventory import GIB, shares
 from cbr_common.operations import FINAL_STATES, outbox
@@ -124,13 +125,20 @@ def _base_backup(session: Session, backup: models.Backup,
         .order_by(models.Backup.generation.desc()).limit(1)).scalar_one_or_none()
 
 
-def _take_snapshot(volumes: VolumeStore, backup: models.Backup) -> Snapshot:
-    if backup.snapshot_token is None:
-        return volumes.snapshot([backup.resource_id])[backup.resource_id]
-    snapshot = volumes.snapshot_of(backup.resource_id)
-    if snapshot is None or snapshot.token != backup.snapshot_token:
+def _take_snapshot(ctx: JobContext, volumes: VolumeStore) -> Snapshot:
+    """The disk's snapshot for this backup: the one its consistency group took, or a new
+    one.  Taken before the job's first transaction, so that no file work holds the
+    database's writer; the transaction records its token."""
+    with read_scope() as session:
+        resource_id, token = session.execute(
+            select(models.Backup.resource_id, models.Backup.snapshot_token)
+            .where(models.Backup.id == ctx.params['backup_id'])).one()
+    if token is None:
+        return volumes.snapshot([resource_id])[resource_id]
+    snapshot = volumes.snapshot_of(resource_id)
+    if snapshot is None or snapshot.token != token:
         raise JobFailed('the snapshot of %s taken for this backup was replaced'
-                        % backup.resource_id, codes.SNAPSHOT_GONE)
+                        % resource_id, codes.SNAPSHOT_GONE)
     return snapshot
 
 
@@ -157,16 +165,16 @@ class _DeviceBackup:
 UsedUp = Callable[[Session, models.Vault], bool]
 
 
-def _prepare_device(session: Session, ctx: JobContext, volumes: VolumeStore,
+def _prepare_device(session: Session, ctx: JobContext, snapshot: Snapshot,
                     used_up: UsedUp = vaults.capacity_used_up) -> _DeviceBackup:
-    """The job's first transaction: snapshot, find the base backup (B4) and pin its chunks."""
+    """The job's first transaction: record the snapshot, find the base backup (B4) and
+    pin its chunks."""
     _check_group(session, ctx.params)
     chunk_index.release_pins(session, ctx.operation_id)
     backup = session.get(models.Backup, ctx.params['backup_id'])
     vault = session.get(models.Vault, backup.vault_id)
     if backup.parent_id is None and used_up(session, vault):
         raise JobFailed('vault capacity used up', codes.CAPACITY_USED_UP)  # rule B6
-    snapshot = _take_snapshot(volumes, backup)
     base = _base_backup(session, backup, snapshot)
     base_manifest = Manifest.decode(base.manifest) if base is not None else None
     if base_manifest is not None:
@@ -275,8 +283,9 @@ def backup_devices(batch: JobBatch) -> None:
             used_up[vault.id] = vaults.capacity_used_up(session, vault)
         return used_up[vault.id]
     batch.each(lambda ctx: faults.hit('backup.start'))
-    works = batch.each_in_transaction(
-        lambda session, ctx: _prepare_device(session, ctx, volumes, vault_used_up))
+    snapshots = batch.each(lambda ctx: _take_snapshot(ctx, volumes))
+    works = batch.each_in_transaction(lambda session, ctx: _prepare_device(
+        session, ctx, snapshots[ctx.operation_id], vault_used_up))
     batch.each(lambda ctx: _stage_blocks(ctx, volumes, works[ctx.operation_id]))
     batch.each_in_transaction(lambda session, ctx: _claim_staged(session, works[ctx.operation_id]))
     batch.each(lambda ctx: _store_staged(ctx, works[ctx.operation_id]))
@@ -291,8 +300,9 @@ def backup_devices(batch: JobBatch) -> None:
 def backup_device(ctx: JobContext) -> None:
     faults.hit('backup.start')
     volumes = VolumeStore.from_config()
+    snapshot = _take_snapshot(ctx, volumes)
     with ctx.transaction() as session:
-        work = _prepare_device(session, ctx, volumes)
+        work = _prepare_device(session, ctx, snapshot)
     _move_blocks(ctx, volumes, work)
     with ctx.finishing(**_incremental(work)) as session:
         done = _commit_device(session, ctx, work)

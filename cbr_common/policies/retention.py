@@ -94,17 +94,20 @@ def _without_images(session: Session, rows: list[models.Backup]) -> list[models.
 
 
 def _policy_backups(session: Session, vault_id: str, resource_id: str, policy_id: str,
-                    status: str) -> list[models.Backup]:
-    """The resource's backups of that policy in the vault, newest first, leaving out
-    those that made an image (rule B7)."""
+                    statuses: Sequence[str]) -> dict[str, list[models.Backup]]:
+    """The resource's backups of that policy in the vault with each of ``statuses``, newest
+    first, leaving out those that made an image (rule B7); one query for them all."""
     rows = list(session.execute(
         select(models.Backup)
         .where(models.Backup.vault_id == vault_id, models.Backup.resource_id == resource_id,
                models.Backup.parent_id.is_(None), models.Backup.auto_trigger.is_(True),
-               models.Backup.policy_id == policy_id, models.Backup.status == status)
+               models.Backup.policy_id == policy_id, models.Backup.status.in_(statuses))
         .order_by(models.Backup.created_at.desc(), models.Backup.id.desc())
         .with_for_update(of=models.Backup)).scalars())  # counted as they are at commit
-    return _without_images(session, rows)
+    found: dict[str, list[models.Backup]] = {status: [] for status in statuses}
+    for row in _without_images(session, rows):
+        found[row.status].append(row)
+    return found
 
 
 def _delete(session: Session, backups: Iterable[models.Backup]) -> list[models.Operation]:
@@ -119,22 +122,21 @@ def _delete(session: Session, backups: Iterable[models.Backup]) -> list[models.O
     return operations
 
 
-def _by_quantity(session: Session, vault: models.Vault, resource_id: str,
-                 policy: models.Policy) -> list[models.Operation]:
+def _by_quantity(session: Session, vault: models.Vault, policy: models.Policy,
+                 newest_first: Sequence[models.Backup]) -> list[models.Operation]:
+    """Rule P11a/P13: the resource's available policy backups beyond what the rule keeps."""
     definition = policy.operation_definition or {}
     if vault.policy_id != policy.id or not keeps_by_quantity(definition):
         return []  # rules P11b, P13
-    backups = _policy_backups(session, vault.id, resource_id, policy.id, 'available')
-    keep = kept(definition, backups)
-    return _delete(session, [backup for backup in backups if backup.id not in keep])
+    keep = kept(definition, newest_first)
+    return _delete(session, [backup for backup in newest_first if backup.id not in keep])
 
 
-def _failed(session: Session, vault_id: str, resource_id: str, policy_id: str,
+def _failed(session: Session, newest_first: Sequence[models.Backup],
             now: dt.datetime) -> list[models.Operation]:
     """Rule P9: the 10 newest failed backups stay, for a month at most."""
-    failed = _policy_backups(session, vault_id, resource_id, policy_id, 'error')
     too_old = now - FAILED_KEPT_FOR
-    return _delete(session, [backup for index, backup in enumerate(failed)
+    return _delete(session, [backup for index, backup in enumerate(newest_first)
                              if index >= FAILED_KEPT or backup.created_at < too_old])
 
 
@@ -168,9 +170,11 @@ def after_backup(session: Session, backup: models.Backup) -> list[models.Operati
     policy = session.get(models.Policy, policy_id)
     deleting = _delete(session, _expired(session, now, vault_id=vault.id,
                                          resource_id=backup.resource_id))
+    backups = _policy_backups(session, vault.id, backup.resource_id, policy_id,
+                              ('available', 'error'))
     if policy is not None:
-        deleting += _by_quantity(session, vault, backup.resource_id, policy)
-    deleting += _failed(session, vault.id, backup.resource_id, policy_id, now)
+        deleting += _by_quantity(session, vault, policy, backups['available'])
+    deleting += _failed(session, backups['error'], now)
     return deleting
 
 
@@ -184,7 +188,8 @@ def after_rule_change(session: Session, policy: models.Policy) -> list[models.Op
             .where(models.Backup.vault_id == vault.id, models.Backup.policy_id == policy.id,
                    models.Backup.parent_id.is_(None))).scalars()
         for resource_id in sorted(resources):
-            deleting += _by_quantity(session, vault, resource_id, policy)
+            backups = _policy_backups(session, vault.id, resource_id, policy.id, ('available',))
+            deleting += _by_quantity(session, vault, policy, backups['available'])
     return deleting
 
 

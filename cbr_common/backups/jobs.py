@@ -1,8 +1,8 @@
 """Worker-side handlers of the backup jobs, and what each does when it fails for good.
 
 * ``backupDevice`` backs up one disk or file system: snapshot (unless its consistency
-  group took it; outside any transaction), pin the base backup's chunks, move the changed blocks, and commit the
-  manifest with its references in one transaction.
+  group took it; outside any transaction), pin the base backup's chunks, move the
+  changed blocks, and commit the manifest with its references in one transaction.
 * ``backupServer`` snapshots every disk of a server at one instant (rule C3), then hands
   off to one ``backupDevice`` job per disk; the last disk to commit commits the server
   backup, and any disk failing fails the whole group and releases what it stored.
@@ -15,7 +15,8 @@ attempt pinned and starts over, or finds the work done.
 ``backupDevice`` and ``deleteBackup`` also have a batch form
 (:mod:`cbr_common.operations.batches`) made of the same steps: a batch of disk backups
 snapshots its disks, records the snapshots and pins in one transaction, claims the
-chunks of its small disks in one more, stores them, and commits in one; a batch of deletions deletes in one transaction.
+chunks of its small disks in one more, stores them, and commits in one; a batch of
+deletions deletes in one transaction.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from cbr_common import clock
 from cbr_common.config import CONF
 from cbr_common.db import changes  # noqa: F401  (registers the change-stamp flush hook)
 
@@ -64,16 +65,19 @@ def get_engine() -> Engine:
             _engine = make_engine(CONF.database.connection)
             _factory = sessionmaker(bind=_engine, expire_on_commit=False)
             _pid = os.getpid()
+            clock.CLOCK.invalidate()  # a reading of another database's clock is not ours
         return _engine
 
 
 def dispose() -> None:
-    """Forget the engine (tests and ``reset`` use this after changing configuration)."""
+    """Forget the engine (tests and ``reset`` use this after changing configuration), and
+    with it the clock reading taken from its database."""
     global _engine, _factory, _pid
     with _lock:
         if _engine is not None:
             _engine.dispose()
         _engine = _factory = _pid = None
+    clock.CLOCK.invalidate()
 
 
 @contextlib.contextmanager

@@ -10,8 +10,8 @@ from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import (parse_body, query_bool, query_choice, query_choices,
                                 query_page, query_time)
-from cbr_common.backups import (RESOURCE_TYPES, checkpoints, images, requests, restores,
-                                sharing)
+from cbr_common.backups import (RESOURCE_TYPES, checkpoints, families, images, requests,
+                                restores, sharing)
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import InvalidInput
@@ -92,7 +92,7 @@ def _ownership(project_id: str):
 
 def _filters(project_id: str) -> list:
     args = request.args
-    where = [_ownership(project_id)]
+    where = [_ownership(project_id), models.Backup.family == families.CBR]
     parent = args.get('parent_id')
     where.append(models.Backup.parent_id == parent if parent
                  else models.Backup.parent_id.is_(None))

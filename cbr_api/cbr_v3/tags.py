@@ -19,7 +19,7 @@ from cbr_api import errors
 from cbr_api.cbr_v3 import views
 from cbr_api.intent import intent
 from cbr_api.validation import json_body, parse, parse_body
-from cbr_common.backups import vault_stats, vault_tags, vaults
+from cbr_common.backups import families, vault_stats, vault_tags, vaults
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import Forbidden
@@ -160,7 +160,7 @@ def _refuse_sys_tags(sys_tags: list | None) -> None:
 def _project_vaults(session: Session, project_id: str, *options) -> list[models.Vault]:
     """The project's vaults, newest first (the order of ``GET /vaults``)."""
     return list(session.execute(
-        select(models.Vault).where(models.Vault.project_id == project_id).options(*options)
+        select(models.Vault).where(families.vaults_of(project_id)).options(*options)
         .order_by(models.Vault.created_at.desc(), models.Vault.id)).scalars())
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from cbr_api import errors
 from cbr_api.cbr_v3 import views
 from cbr_api.validation import query_choice, query_page, query_time
-from cbr_common.backups import PROVIDER_IDS, codes
+from cbr_common.backups import PROVIDER_IDS, codes, families
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import NotFound
@@ -25,7 +25,7 @@ OPERATION_TYPES = ('backup', 'copy', 'replication', 'restore', 'delete', 'sync',
 
 def _filters(project_id: str) -> list:
     args = request.args
-    where = [models.Operation.project_id == project_id,
+    where = [models.Operation.project_id == project_id, families.operation_in_cbr(project_id),
              models.Operation.job_type.in_(list(views.TASK_TYPES)),
              models.Operation.parent_id.is_(None)]
     operation_type = query_choice('operation_type', OPERATION_TYPES)

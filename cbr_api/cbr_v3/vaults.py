@@ -9,7 +9,7 @@ from cbr_api import errors, render_cache
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import parse_body, query_choice, query_page
-from cbr_common.backups import OBJECT_TYPES, migration, vault_resources, vault_stats, vaults
+from cbr_common.backups import OBJECT_TYPES, families, migration, vault_resources, vault_stats, vaults
 from cbr_common.db import changes, models
 from cbr_common.db.engine import read_scope
 from cbr_common.policies import store as policies
@@ -43,7 +43,7 @@ def _tags(tags: list | None) -> list[dict[str, str]]:
 
 
 def _list_query(project_id: str):
-    query = select(models.Vault).where(models.Vault.project_id == project_id)
+    query = select(models.Vault).where(families.vaults_of(project_id))
     args = request.args
     if args.get('name'):
         query = query.where(models.Vault.name == args['name'])
@@ -116,7 +116,7 @@ def create_vault(project_id: str):
 def show_summary(project_id: str):
     with read_scope() as session:
         rows = session.execute(select(models.Vault.id, models.Vault.size)
-                               .where(models.Vault.project_id == project_id)).all()
+                               .where(families.vaults_of(project_id))).all()
         used = vaults.used_bytes_of(session, [row.id for row in rows])
     return jsonify(views.summary(sum(row.size for row in rows), sum(used.values())))
 
@@ -126,7 +126,7 @@ def batch_update_vaults(project_id: str):
     changes = parse_body(schemas.VaultBatchUpdateBody).vault.model_dump(exclude_none=True)
     with intent() as it:
         rows = list(it.session.execute(select(models.Vault).where(
-            models.Vault.project_id == project_id).with_for_update()).scalars())
+            families.vaults_of(project_id)).with_for_update()).scalars())
         for vault in rows:
             vaults.update(it.session, vault, changes)
     return jsonify({'updated_vaults_id': [vault.id for vault in rows]})

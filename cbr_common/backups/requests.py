@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
 from cbr_common.backups import SERVER, TURBO, VOLUME, codes, durations, sharing, vaults
+from cbr_common.backups.families import CBR, shown
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, WrongState
 from cbr_common.inventory import lookup, shares, volumes
@@ -70,7 +71,7 @@ def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resourc
                            checkpoint_id=options.checkpoint_id, expired_at=options.expired_at,
                            policy_id=options.policy_id,
                            auto_trigger=options.policy_id is not None, created_at=now,
-                           updated_at=now)
+                           updated_at=now, family=vault.family)
     transition(session, backup, 'protecting', entity_type='backup')
     session.add(backup)
     return backup
@@ -153,7 +154,8 @@ def _refuse_if_busy(session: Session, resource_id: str) -> None:
 
 def request_backup(session: Session, project_id: str, vault_id: str, resource_id: str, *,
                    name: str | None = None, full: bool = False,
-                   options: BackupOptions | None = None) -> models.Operation:
+                   options: BackupOptions | None = None, family: str = CBR
+                   ) -> models.Operation:
     """Back up one resource of the vault's type: a disk, a file system or a whole server.
 
     A server's disks are backed up as one consistency group (rule C3).  ``full`` forces
@@ -161,7 +163,7 @@ def request_backup(session: Session, project_id: str, vault_id: str, resource_id
     backup in the vault when there is one.
     """
     options = options or BackupOptions(name=name, full=full)
-    vault = vaults.get(session, project_id, vault_id)
+    vault = vaults.get(session, project_id, vault_id, family=family)
     vaults.require_available(vault, 'back up into it')
     if options.full and options.policy_id is None:
         _refuse_early_full(session, vault.id, resource_id, options.created_at or clock.now())
@@ -231,8 +233,9 @@ def _server_backup(session: Session, vault: models.Vault, server_id: str, name: 
     return parent, devices
 
 
-def _owned_backup(session: Session, project_id: str, backup_id: str) -> models.Backup:
-    backup = get(session, project_id, backup_id, lock=True)
+def _owned_backup(session: Session, project_id: str, backup_id: str,
+                  family: str = CBR) -> models.Backup:
+    backup = get(session, project_id, backup_id, lock=True, families=(family,))
     if backup.parent_id is not None:
         raise WrongState('backup %s is part of server backup %s; use that one'
                          % (backup_id, backup.parent_id), field='backup_id',
@@ -240,16 +243,20 @@ def _owned_backup(session: Session, project_id: str, backup_id: str) -> models.B
     return backup
 
 
-def get(session: Session, project_id: str, backup_id: str, *,
-        lock: bool = False) -> models.Backup:
-    """The project's backup, or a 404 (also for another project's)."""
-    return lookup.owned(session, models.Backup, project_id, backup_id, what='backup',
-                        field='backup_id', lock=lock, code=codes.BACKUP_NOT_FOUND)
+def get(session: Session, project_id: str, backup_id: str, *, lock: bool = False,
+        families: Collection[str] = (CBR,)) -> models.Backup:
+    """The project's backup of one of ``families``, or a 404 (also for another project's,
+    and for one that only another API family shows)."""
+    backup = lookup.owned(session, models.Backup, project_id, backup_id, what='backup',
+                          field='backup_id', lock=lock, code=codes.BACKUP_NOT_FOUND)
+    return shown(backup, families, what='backup', field='backup_id',
+                 code=codes.BACKUP_NOT_FOUND)
 
 
-def restorable(session: Session, project_id: str, backup_id: str) -> models.Backup:
+def restorable(session: Session, project_id: str, backup_id: str,
+               family: str = CBR) -> models.Backup:
     """The project's own backup, locked, if it is available to restore from."""
-    backup = _owned_backup(session, project_id, backup_id)
+    backup = _owned_backup(session, project_id, backup_id, family)
     _require_available(backup)
     return backup
 
@@ -343,10 +350,10 @@ def request_new_file_system(session: Session, project_id: str, backup_id: str,
 
 
 def request_restore(session: Session, project_id: str, backup_id: str,
-                    targets: Mapping[str, str]) -> models.Operation:
+                    targets: Mapping[str, str], family: str = CBR) -> models.Operation:
     """Restore a backup onto disks: ``targets`` maps each backed-up disk (or file system)
     id to the disk (or file system) that receives its data, at least as large (R1, R4)."""
-    backup = restorable(session, project_id, backup_id)
+    backup = restorable(session, project_id, backup_id, family)
     devices = backup.children or [backup]
     missing = sorted({d.resource_id for d in devices} - set(targets))
     if missing or len(targets) != len(devices):
@@ -391,9 +398,10 @@ def _require_size(size: int, device: models.Backup, target_id: str, field: str) 
                            code=codes.RESTORE_TARGET)
 
 
-def request_delete(session: Session, project_id: str, backup_id: str) -> models.Operation:
+def request_delete(session: Session, project_id: str, backup_id: str,
+                   family: str = CBR) -> models.Operation:
     """Delete a backup (a server backup with its disk backups) and free its blocks."""
-    return delete_operation(session, _owned_backup(session, project_id, backup_id))
+    return delete_operation(session, _owned_backup(session, project_id, backup_id, family))
 
 
 def delete_operation(session: Session, backup: models.Backup) -> models.Operation:

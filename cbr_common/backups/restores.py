@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from cbr_common.backups import SERVER, TURBO, codes, requests
+from cbr_common.backups.families import CBR
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, WrongState
 from cbr_common.inventory import lookup
@@ -22,8 +23,9 @@ from cbr_common.inventory import lookup
 RESTORABLE_SERVER = frozenset({'ACTIVE', 'SHUTOFF'})
 
 
-def _restorable(session: Session, project_id: str, backup_id: str) -> models.Backup:
-    backup = requests.restorable(session, project_id, backup_id)
+def _restorable(session: Session, project_id: str, backup_id: str,
+                family: str) -> models.Backup:
+    backup = requests.restorable(session, project_id, backup_id, family)
     vault = session.get(models.Vault, backup.vault_id)
     if vault.status not in ('available', 'locked'):  # rule B10
         raise WrongState('vault %s is %s; its backups cannot be restored now'
@@ -33,10 +35,10 @@ def _restorable(session: Session, project_id: str, backup_id: str) -> models.Bac
 
 def request_server_restore(session: Session, project_id: str, backup_id: str, server_id: str,
                            mappings: Mapping[str, str] | None,
-                           power_on: bool = True) -> models.Operation:
+                           power_on: bool = True, family: str = CBR) -> models.Operation:
     """Restore a server backup onto ``server_id``; ``mappings`` maps disk backup ids (the
     backup's children) to target disks, by default each disk's own."""
-    backup = _restorable(session, project_id, backup_id)
+    backup = _restorable(session, project_id, backup_id, family)
     if backup.resource_type != SERVER:
         raise InvalidInput('backup %s is not a server backup; give volume_id' % backup_id,
                            field='restore.server_id')
@@ -80,9 +82,9 @@ def request_server_restore(session: Session, project_id: str, backup_id: str, se
 
 
 def request_disk_restore(session: Session, project_id: str, backup_id: str,
-                         volume_id: str) -> models.Operation:
+                         volume_id: str, family: str = CBR) -> models.Operation:
     """Restore a disk backup onto its original disk (rule R3)."""
-    backup = _restorable(session, project_id, backup_id)
+    backup = _restorable(session, project_id, backup_id, family)
     if backup.resource_type == TURBO:  # rule R5
         raise InvalidInput('a file system backup cannot be restored onto a file system; '
                            'create a new file system from it', field='restore.volume_id',

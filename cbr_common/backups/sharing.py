@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
-from cbr_common.backups import SERVER, VOLUME, codes, vaults
+from cbr_common.backups import SERVER, VOLUME, codes, families, vaults
 from cbr_common.dataplane.manifest import Manifest
 from cbr_common.db import models
 from cbr_common.errors import Forbidden, InvalidInput, NotFound, WrongState
@@ -72,8 +72,10 @@ def add(session: Session, project_id: str, backup_id: str,
 
 def _owned(session: Session, project_id: str, backup_id: str, *,
            lock: bool = False) -> models.Backup:
-    return lookup.owned(session, models.Backup, project_id, backup_id, what='backup',
-                        field='backup_id', lock=lock, code=codes.BACKUP_NOT_FOUND)
+    backup = lookup.owned(session, models.Backup, project_id, backup_id, what='backup',
+                          field='backup_id', lock=lock, code=codes.BACKUP_NOT_FOUND)
+    return families.shown(backup, (families.CBR,), what='backup', field='backup_id',
+                          code=codes.BACKUP_NOT_FOUND)
 
 
 def members_of(session: Session, backup_id: str) -> list[models.BackupMember]:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
 from cbr_common.backups import RESOURCE_TYPES, codes
+from cbr_common.backups import families
+from cbr_common.backups.families import CBR
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, WrongState
 from cbr_common.inventory import GIB, lookup
@@ -77,10 +79,13 @@ def create(session: Session, project_id: str, *, name: str | None, resource_type
 
 
 def get(session: Session, project_id: str, vault_id: str, *, lock: bool = False,
-        field_name: str = 'vault_id') -> models.Vault:
-    """The project's vault, or a 404 (also for another project's vault)."""
-    return lookup.owned(session, models.Vault, project_id, vault_id, what='vault',
-                        field=field_name, lock=lock, code=codes.VAULT_NOT_FOUND)
+        field_name: str = 'vault_id', family: str = CBR) -> models.Vault:
+    """The project's vault of ``family``, or a 404 (also for another project's vault, and
+    for a service vault asked for as a CBR one)."""
+    vault = lookup.owned(session, models.Vault, project_id, vault_id, what='vault',
+                         field=field_name, lock=lock, code=codes.VAULT_NOT_FOUND)
+    return families.shown(vault, (family,), what='vault', field=field_name,
+                          code=codes.VAULT_NOT_FOUND)
 
 
 def require_available(vault: models.Vault, action: str) -> None:

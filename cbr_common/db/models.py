@@ -255,7 +255,9 @@ class Vault(Base):
     """A backup vault: backups of one resource type, stored within a capacity.
 
     ``policy_id`` is the one backup policy applied to it (rule V11); ``tags`` and
-    ``bind_rules`` are lists of ``{"key", "value"}`` as the API shows them.
+    ``bind_rules`` are lists of ``{"key", "value"}`` as the API shows them.  ``family`` is
+    ``cbr`` for a CBR v3 vault, or ``csbs``/``vbs`` for a project's service vault
+    (:mod:`cbr_common.backups.families`), which no CBR v3 call shows.
     """
 
     __tablename__ = 'vaults'
@@ -279,10 +281,13 @@ class Vault(Base):
     bind_rules: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     tags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     user_id: Mapped[str] = mapped_column(String(32), default='')
+    family: Mapped[str] = mapped_column(String(8), default='cbr', server_default='cbr')
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True,
                                                             index=True)
     resources: Mapped[list['VaultResource']] = relationship(
         order_by='VaultResource.created_at', passive_deletes=True)
+
+    __table_args__ = (Index('ix_vaults_project_family', 'project_id', 'family'),)
 
 
 class VaultResource(Base):
@@ -394,10 +399,12 @@ class Backup(Base):
     policy_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     auto_trigger: Mapped[bool] = mapped_column(Boolean, default=False)
     expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    family: Mapped[str] = mapped_column(String(8), default='cbr', server_default='cbr')
     children: Mapped[list['Backup']] = relationship(order_by='Backup.resource_id')
 
     __table_args__ = (Index('ix_backups_vault_resource', 'vault_id', 'resource_id', 'status'),
-                      Index('ix_backups_expired_at', 'expired_at'))
+                      Index('ix_backups_expired_at', 'expired_at'),
+                      Index('ix_backups_project_family', 'project_id', 'family'))
 
 
 class BackupMember(Base):

@@ -39,6 +39,6 @@ def test_upgrade_gives_existing_projects_a_stamp_and_downgrade_round_trips(backe
         stamps, versions = result.stdout.split('\n')[:2]
         assert stamps == '1'
         current, head = versions.split()
-        assert current == head == '0006'
+        assert current == head == '0007'
     finally:
         database.drop()

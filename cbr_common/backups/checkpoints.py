@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
 from cbr_common.backups import SERVER, codes, requests, vault_resources, vaults
+from cbr_common.backups.families import CBR
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput
 from cbr_common.inventory import lookup
@@ -35,11 +36,13 @@ class CheckpointRequest:
     policy_id: str | None = None  # set for a policy's scheduled run
     scheduled_at: dt.datetime | None = None  # that run's instant, which its backups carry
     full_backup_interval: int | None = None  # that run's policy: a full after so many
+    family: str = CBR  # the API family whose vault it is
+    prefix: str | None = None  # each backup named prefix + 4 characters (rule C7)
 
 
 def _names(request: CheckpointRequest, count: int) -> list[str]:
-    if request.policy_id is not None:  # rule B2
-        return [vaults.default_name('autobk_') for _ in range(count)]
+    if request.policy_id is not None or request.prefix is not None:  # rules B2, C7
+        return [vaults.default_name(request.prefix or 'autobk_') for _ in range(count)]
     base = request.name or vaults.default_name('manualbk_')
     if count == 1:
         return [base]
@@ -50,7 +53,8 @@ def create(session: Session, project_id: str, request: CheckpointRequest
            ) -> tuple[models.Checkpoint, list[models.Operation]]:
     """Back up the named (default: every) resource of the vault; returns the checkpoint
     and the backup operations to publish."""
-    vault = vaults.get(session, project_id, request.vault_id, field_name='checkpoint.vault_id')
+    vault = vaults.get(session, project_id, request.vault_id, field_name='checkpoint.vault_id',
+                       family=request.family)
     vaults.require_available(vault, 'back up into it')
     associated = {resource.resource_id: resource for resource in vault.resources}
     wanted = list(request.resource_ids) if request.resource_ids else [
@@ -95,7 +99,7 @@ def create(session: Session, project_id: str, request: CheckpointRequest
             policy_id=request.policy_id, created_at=request.scheduled_at)
         with session.no_autoflush:  # the rows of all the backups go in one flush
             operation = requests.request_backup(session, project_id, vault.id, resource_id,
-                                                options=options)
+                                                options=options, family=request.family)
         running_now[resource_id] = operation.params['backup_id']
         operations.append(operation)
     checkpoint.skipped = skipped

@@ -39,14 +39,40 @@ def service_vault_id(project_id: str, family: str) -> str:
 
 def service_vault(session: Session, project_id: str, family: str) -> models.Vault:
     """The project's service vault of ``family`` (``csbs`` or ``vbs``), made on first use."""
-    vault_id = service_vault_id(project_id, family)
+    return _made(session, service_vault_id(project_id, family), project_id, family,
+                 name='%s-service' % family)
+
+
+def policy_vault(session: Session, policy: models.Policy) -> models.Vault:
+    """The service vault of a CSBS or VBS policy: the resources bound to the policy are its
+    resources, so the scheduler runs the policy on them as on any vault's."""
+    return _made(session, str(uuid.uuid5(_NAMESPACE, 'policy/%s' % policy.id)),
+                 policy.project_id, policy.family, name='%s-policy' % policy.family,
+                 policy_id=policy.id)
+
+
+def vault_for(session: Session, project_id: str, family: str,
+              resource_id: str) -> models.Vault:
+    """Where a new ``family`` backup of a resource goes: the vault of the policy it is
+    bound to, so that its backups form one chain, else the project's service vault."""
+    bound = session.execute(
+        select(models.Vault).join(models.VaultResource,
+                                  models.VaultResource.vault_id == models.Vault.id)
+        .where(models.VaultResource.resource_id == resource_id,
+               models.Vault.family == family)).scalar_one_or_none()
+    return bound if bound is not None else service_vault(session, project_id, family)
+
+
+def _made(session: Session, vault_id: str, project_id: str, family: str, *, name: str,
+          policy_id: str | None = None) -> models.Vault:
+    """The service vault ``vault_id``, made now if it does not exist yet."""
     vault = session.get(models.Vault, vault_id)
     if vault is not None:
         return vault
     now = clock.now()
-    vault = models.Vault(id=vault_id, project_id=project_id, name='%s-service' % family,
+    vault = models.Vault(id=vault_id, project_id=project_id, name=name,
                          resource_type=SERVICE_VAULT_TYPES[family], size=SERVICE_VAULT_GB,
-                         family=family, created_at=now, updated_at=now, policy_id=None,
+                         family=family, created_at=now, updated_at=now, policy_id=policy_id,
                          bind_rules=[], tags=[])
     try:
         with session.begin_nested():
@@ -57,13 +83,12 @@ def service_vault(session: Session, project_id: str, family: str) -> models.Vaul
         assert vault is not None
     return vault
 
-
-Row = TypeVar('Row', models.Vault, models.Backup)
+Row = TypeVar('Row', models.Vault, models.Backup, models.Policy)
 
 
 def shown(row: Row, families: Collection[str], *, what: str, field: str,
           code: str | None) -> Row:
-    """``row`` (a vault or backup) if one of ``families`` shows it, else :class:`NotFound`
+    """``row`` (a vault, backup or policy) if one of ``families`` shows it, else :class:`NotFound`
     as if it did not exist."""
     if row.family not in families:
         raise NotFound('%s %s does not exist' % (what, row.id), field=field, code=code)

@@ -307,13 +307,26 @@ class VaultResource(Base):
 
 
 class Policy(Base):
-    """A CBR backup (or replication) policy: when to back up and how long to keep."""
+    """A backup (or replication) policy: when to back up and how long to keep.
+
+    ``family`` is the API family that owns it (``cbr``, ``csbs`` or ``vbs``); a CSBS or
+    VBS policy is bound to resources through its own service vault
+    (:mod:`cbr_common.policies.bindings`).  ``family_fields`` holds what that family's API
+    shows and the core does not read (a CSBS scheduled operation's id and name, a VBS
+    schedule as it was given).
+    """
 
     __tablename__ = 'policies'
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(ForeignKey('projects.id', ondelete='CASCADE'),
                                             index=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    family: Mapped[str] = mapped_column(String(8), default='cbr', server_default='cbr')
+    description: Mapped[str] = mapped_column(String(255), default='', server_default='')
+    tags: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True,
+                                                              default=list)
+    family_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True,
+                                                                 default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     operation_type: Mapped[str] = mapped_column(String(16))
     operation_definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

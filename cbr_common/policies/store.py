@@ -1,6 +1,7 @@
 """Stored backup policies: create, change, delete, list, and applying one to a vault.
 
-Rules: P1 (at most 32 policies per project), P13 (deleting a policy never deletes
+Every family's policies are stored here (``Policy.family``: ``cbr``, ``csbs``, ``vbs``); each
+API sees only its own.  Rules: P1 (at most 32 policies per project; VBS 10), P13 (deleting a policy never deletes
 backups), V11 (a vault has at most one policy applied).  Every change that affects when
 a vault's policy runs sets the vault's next run (:mod:`.schedule`).  Request bodies are validated
 by :mod:`cbr_common.policies.schema` before they reach this module.
@@ -8,46 +9,67 @@ by :mod:`cbr_common.policies.schema` before they reach this module.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
-from cbr_common.backups import codes
+from cbr_common.backups import codes, families
+from cbr_common.backups.families import CBR, CSBS, VBS
 from cbr_common.db import changes, models
 from cbr_common.errors import InvalidInput, QuotaExceeded, WrongState
 from cbr_common.inventory import lookup
 from cbr_common.policies import retention, schedule
 
-MAX_POLICIES = 32
+MAX_POLICIES = {CBR: 32, CSBS: 32, VBS: 10}  # rule P1; VBS counts its default policy
+
+
+@dataclass(frozen=True)
+class PolicyExtras:
+    """What a CSBS or VBS policy has besides the core's fields."""
+
+    family: str = CBR
+    description: str = ''
+    tags: list[dict[str, str]] = field(default_factory=list)
+    family_fields: dict[str, Any] = field(default_factory=dict)
+    quota_code: str = codes.POLICY_QUOTA
 
 
 def create(session: Session, project_id: str, *, name: str, enabled: bool,
            operation_type: str, operation_definition: dict[str, Any], patterns: list[str],
-           start_window_minutes: int | None = None) -> models.Policy:
-    """A new policy, unless the project already has :data:`MAX_POLICIES` (rule P1)."""
-    count = session.execute(select(func.count()).select_from(models.Policy)
-                            .where(models.Policy.project_id == project_id)).scalar_one()
-    if count >= MAX_POLICIES:
-        raise QuotaExceeded('a project has at most %d backup policies' % MAX_POLICIES,
-                            field='policy', code=codes.POLICY_QUOTA)
+           start_window_minutes: int | None = None,
+           extra: PolicyExtras = PolicyExtras()) -> models.Policy:
+    """A new policy, unless the project already has as many of its family as
+    :data:`MAX_POLICIES` allows (rule P1)."""
+    count = session.execute(select(func.count()).select_from(models.Policy).where(
+        models.Policy.project_id == project_id,
+        models.Policy.family == extra.family)).scalar_one()
+    limit = MAX_POLICIES[extra.family]
+    if count >= limit:
+        raise QuotaExceeded('a project has at most %d backup policies' % limit,
+                            field='policy', code=extra.quota_code)
     now = clock.now()
     policy = models.Policy(id=ids.new_uuid(), project_id=project_id, name=name,
                            enabled=enabled, operation_type=operation_type,
                            operation_definition=operation_definition,
                            trigger_id=ids.new_uuid(), patterns=patterns,
                            start_window_minutes=start_window_minutes, created_at=now,
-                           updated_at=now)
+                           updated_at=now, family=extra.family,
+                           description=extra.description, tags=list(extra.tags),
+                           family_fields=dict(extra.family_fields))
     session.add(policy)
     return policy
 
 
 def get(session: Session, project_id: str, policy_id: str, *, lock: bool = False,
-        field_name: str = 'policy_id') -> models.Policy:
-    """The project's policy, or a 404 (also for another project's)."""
-    return lookup.owned(session, models.Policy, project_id, policy_id, what='policy',
-                        field=field_name, lock=lock, code=codes.POLICY_NOT_FOUND)
+        field_name: str = 'policy_id', family: str = CBR,
+        code: str = codes.POLICY_NOT_FOUND) -> models.Policy:
+    """The project's policy of ``family``, or a 404 (also for another project's)."""
+    policy = lookup.owned(session, models.Policy, project_id, policy_id, what='policy',
+                          field=field_name, lock=lock, code=code)
+    return families.shown(policy, (family,), what='policy', field=field_name, code=code)
 
 
 def update_policy(session: Session, policy: models.Policy,
@@ -80,9 +102,11 @@ def delete(session: Session, policy: models.Policy) -> None:
 
 
 def listing(session: Session, project_id: str, *, operation_type: str | None = None,
-            vault_id: str | None = None) -> list[models.Policy]:
-    """The project's policies, oldest first, optionally of one type or one vault's."""
-    query = select(models.Policy).where(models.Policy.project_id == project_id)
+            vault_id: str | None = None, family: str = CBR) -> list[models.Policy]:
+    """The project's policies of ``family``, oldest first, optionally of one type or one
+    vault's."""
+    query = select(models.Policy).where(models.Policy.project_id == project_id,
+                                        models.Policy.family == family)
     if operation_type:
         query = query.where(models.Policy.operation_type == operation_type)
     if vault_id:

@@ -7,7 +7,7 @@ only after the transaction has committed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -27,6 +27,10 @@ class Intent:
     def publish(self, operation: models.Operation) -> models.Operation:
         self.operation_ids.append(operation.id)
         return operation
+
+    def publish_all(self, operations: Iterable[models.Operation]) -> None:
+        for operation in operations:
+            self.publish(operation)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,12 @@ def zulu(value: dt.datetime | None) -> str:
 
 def job(value: dt.datetime | None) -> str:
     """Job API style: ``2016-01-28T16:14:09.466Z``; empty string while unset."""
+    return '' if value is None else milliseconds(value) + 'Z'
+
+
+def milliseconds(value: dt.datetime | None) -> str:
+    """VBS backup task style: ``2016-12-03T06:24:34.467`` (UTC, no zone); empty while
+    unset."""
     if value is None:
         return ''
-    return value.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (value.microsecond // 1000)
+    return value.strftime('%Y-%m-%dT%H:%M:%S.') + '%03d' % (value.microsecond // 1000)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from flask import request
@@ -78,6 +78,31 @@ def query_time(name: str) -> dt.datetime | None:
         return dt.datetime.strptime(raw, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=dt.timezone.utc)
     except ValueError as exc:
         raise InvalidInput('%s must look like 2018-02-01T12:00:00Z' % name, field=name) from exc
+
+
+def query_iso_time(name: str) -> dt.datetime | None:
+    """An ISO 8601 query parameter (``2017-04-18T01:21:52.701973``; without a zone it is
+    UTC) as a UTC instant, or a 400 naming it."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidInput('%s must look like 2017-04-18T01:21:52.701973' % name,
+                           field=name) from exc
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def query_period(column: Any, parse: Callable[[str], dt.datetime | None] = query_time
+                 ) -> list[Any]:
+    """Conditions that ``column`` lies between the ``start_time`` and ``end_time`` query
+    parameters (each optional, both included), read with ``parse``."""
+    start, end = parse('start_time'), parse('end_time')
+    return ([column >= start] if start is not None else []) + \
+        ([column <= end] if end is not None else [])
 
 
 def query_page(max_limit: int = 1000) -> tuple[int, int]:

@@ -5,11 +5,11 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from cbr_api import errors
+from cbr_api import errors, paging
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import (parse_body, query_bool, query_choice, query_choices,
-                                query_page, query_time)
+                                query_page, query_period)
 from cbr_common.backups import (RESOURCE_TYPES, checkpoints, families, images, requests,
                                 restores, sharing)
 from cbr_common.db import models
@@ -46,8 +46,7 @@ def create_checkpoint(project_id: str):
         retention_duration_days=params.retention_duration_days or -1)
     with intent() as it:
         checkpoint, operations = checkpoints.create(it.session, project_id, request_)
-        for operation in operations:
-            it.publish(operation)
+        it.publish_all(operations)
         it.session.flush()
         body = _checkpoint_body(it.session, checkpoint)
     return jsonify(body)
@@ -63,18 +62,7 @@ def show_checkpoint(project_id: str, checkpoint_id: str):
 # -- backups -----------------------------------------------------------------------------
 def _order_by(raw: str | None) -> list:
     """``sort=key[:asc|desc],...`` (default ``created_at:desc``), then id for stability."""
-    if raw and len(raw) > 255:
-        raise InvalidInput('sort is longer than 255 characters', field='sort')
-    order = []
-    for part in (raw or 'created_at').split(','):
-        key, _, direction = part.strip().partition(':')
-        direction = direction or 'desc'
-        if key not in SORT_KEYS or direction not in ('asc', 'desc'):
-            raise InvalidInput('sort keys are %s, each optionally :asc or :desc'
-                               % ', '.join(SORT_KEYS), field='sort')
-        column = SORT_KEYS[key]
-        order.append(column.asc() if direction == 'asc' else column.desc())
-    return order + [models.Backup.id.desc()]
+    return paging.order_by(raw, SORT_KEYS, models.Backup.id)
 
 
 def _ownership(project_id: str):
@@ -110,11 +98,7 @@ def _filters(project_id: str) -> list:
         if args['image_type'] != 'replication':
             raise InvalidInput('image_type must be backup or replication', field='image_type')
         where.append(models.Backup.id.is_(None))
-    start, end = query_time('start_time'), query_time('end_time')
-    if start is not None:
-        where.append(models.Backup.created_at >= start)
-    if end is not None:
-        where.append(models.Backup.created_at <= end)
+    where += query_period(models.Backup.created_at)
     incremental = query_bool('incremental')
     if incremental is not None:
         where.append(models.Backup.incremental == incremental)
@@ -130,16 +114,9 @@ def list_backups(project_id: str):
         count = session.execute(select(func.count()).select_from(models.Backup)
                                 .where(*where)).scalar_one()
         query = select(models.Backup).where(*where).order_by(*order).options(_WITH_CHILDREN)
-        marker = request.args.get('marker')
-        if marker:  # the page after the marker's row, in the requested order
-            ids = list(session.execute(select(models.Backup.id).where(*where)
-                                       .order_by(*order)).scalars())
-            if marker not in ids:
-                raise InvalidInput('marker %s is not a backup of this list' % marker,
-                                   field='marker')
-            start = offset + ids.index(marker) + 1
-        else:
-            start = offset
+        start = paging.page_start(session,
+                                  select(models.Backup.id).where(*where).order_by(*order),
+                                  request.args.get('marker'), offset)
         page = list(session.execute(query.limit(limit).offset(start)).scalars())
         made = images.images_of(session, [row.id for row in page])
         body = {'backups': [views.backup(row, made) for row in page], 'count': count,

@@ -79,8 +79,7 @@ def update_policy(project_id: str, policy_id: str):
         if spec.trigger is not None:
             changes['patterns'] = spec.trigger.properties.pattern
             changes['start_window_minutes'] = spec.trigger.properties.start_window_minutes
-        for operation in store.update_policy(it.session, policy, changes):
-            it.publish(operation)
+        it.publish_all(store.update_policy(it.session, policy, changes))
         it.session.flush()
         body = _shown(it.session, policy)
     return jsonify(body)

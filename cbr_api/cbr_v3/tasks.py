@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from cbr_api import errors
 from cbr_api.cbr_v3 import views
-from cbr_api.validation import query_choice, query_page, query_time
+from cbr_api.validation import query_choice, query_page, query_period
 from cbr_common.backups import PROVIDER_IDS, codes, families
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
@@ -53,11 +53,7 @@ def _filters(project_id: str) -> list:
         where.append(models.Operation.resource_id.in_(
             select(models.Backup.resource_id).where(models.Backup.project_id == project_id,
                                                     models.Backup.resource_type.in_(types))))
-    start, end = query_time('start_time'), query_time('end_time')
-    if start is not None:
-        where.append(models.Operation.created_at >= start)
-    if end is not None:
-        where.append(models.Operation.created_at <= end)
+    where += query_period(models.Operation.created_at)
     return where
 
 

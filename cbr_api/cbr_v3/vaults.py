@@ -9,7 +9,8 @@ from cbr_api import errors, render_cache
 from cbr_api.cbr_v3 import schemas, views
 from cbr_api.intent import intent
 from cbr_api.validation import parse_body, query_choice, query_page
-from cbr_common.backups import OBJECT_TYPES, families, migration, vault_resources, vault_stats, vaults
+from cbr_common.backups import (OBJECT_TYPES, families, migration, vault_resources,
+                                vault_stats, vaults)
 from cbr_common.db import changes, models
 from cbr_common.db.engine import read_scope
 from cbr_common.policies import store as policies
@@ -177,8 +178,7 @@ def remove_resources(project_id: str, vault_id: str):
     with intent() as it:
         vault = vaults.get(it.session, project_id, vault_id, lock=True)
         removed, operations = vault_resources.remove(it.session, vault, spec.resource_ids)
-        for operation in operations:
-            it.publish(operation)
+        it.publish_all(operations)
     return jsonify({'remove_resource_ids': removed})
 
 

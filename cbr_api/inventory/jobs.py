@@ -8,6 +8,7 @@ from cbr_api.inventory import views
 from cbr_common.db import models
 from cbr_common.db.engine import read_scope
 from cbr_common.errors import NotFound
+from cbr_common.vbs import backups as vbs_backups
 
 blueprint = Blueprint('jobs', __name__)
 errors.use_style(blueprint, 'jobs')
@@ -20,4 +21,4 @@ def show_job(project_id: str, job_id: str):
         operation = session.get(models.Operation, job_id)
         if operation is None or operation.project_id != project_id:
             raise NotFound('job %s does not exist' % job_id, field='job_id')
-        return jsonify(views.job(operation))
+        return jsonify(views.job(operation, vbs_backups.shown_job(session, operation)))

@@ -6,6 +6,7 @@ from typing import Any
 from cbr_api import timefmt
 from cbr_common.config import CONF
 from cbr_common.db import models
+from cbr_common.inventory import flavors
 
 POWER_RUNNING, POWER_SHUTDOWN, POWER_NOSTATE = 1, 4, 0
 VM_STATES = {'BUILD': 'building', 'ACTIVE': 'active', 'SHUTOFF': 'stopped', 'ERROR': 'error'}
@@ -55,13 +56,14 @@ def volume(v: models.Volume, base_url: str) -> dict[str, Any]:
 
 def server(s: models.Server) -> dict[str, Any]:
     power = {'ACTIVE': POWER_RUNNING, 'SHUTOFF': POWER_SHUTDOWN}.get(s.status, POWER_NOSTATE)
+    flavor = flavors.of(s.flavor_id)
     return {
         'id': s.id, 'name': s.name, 'description': s.description, 'status': s.status,
         'OS-EXT-STS:vm_state': VM_STATES.get(s.status, 'error'),
         'OS-EXT-STS:task_state': s.task_state, 'OS-EXT-STS:power_state': power,
         'OS-EXT-AZ:availability_zone': s.availability_zone,
-        'flavor': {'id': s.flavor_id, 'name': s.flavor_id, 'vcpus': '2', 'ram': '4096',
-                   'disk': '0'},
+        'flavor': {'id': s.flavor_id, 'name': s.flavor_id, 'vcpus': str(flavor.vcpus),
+                   'ram': str(flavor.ram_mb), 'disk': str(flavor.disk_gb)},
         'image': {'id': s.image_id}, 'addresses': {}, 'metadata': dict(s.metadata_),
         'tags': list(s.tags), 'sys_tags': [], 'created': timefmt.zulu(s.created_at),
         'updated': timefmt.zulu(s.updated_at), 'tenant_id': s.project_id, 'user_id': '',
@@ -95,8 +97,13 @@ def share(sh: models.Share) -> dict[str, Any]:
     }
 
 
-def job(op: models.Operation) -> dict[str, Any]:
-    """The job API's shape; createServer jobs carry one sub-job per server."""
+def job(op: models.Operation,
+        shown: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The job API's shape; createServer jobs carry one sub-job per server.  ``shown``
+    (job type, entities) is what the API family that made the job shows instead, if any
+    (VBS shows its own job types)."""
+    if shown is not None:
+        return _job_body(op, op.id, *shown)
     entities = dict(op.entities or {})
     if op.job_type == 'createServer':
         server_ids = op.params.get('server_ids', [])

@@ -1,6 +1,7 @@
 """Authenticates every request and keeps each caller inside its own project.
 
-Public: ``GET /``, ``GET /v3`` (Keystone discovery) and ``POST /v3/auth/tokens``.
+Public: ``GET /``, ``GET /v3`` (Keystone discovery), ``POST /v3/auth/tokens`` and the
+Cinder v3 version discovery below ``/block-storage``.
 Everything else needs a valid SDK-HMAC-SHA256 signature or X-Auth-Token.  A path naming
 another project's id gets 403; ``/sim/...`` needs the admin role.
 """
@@ -11,14 +12,15 @@ import re
 from flask import Flask, g, request
 
 from cbr_api.errors import gateway_error
+from cbr_api.vbs_v2 import discovery
 from cbr_common import auth
 from cbr_common.auth import IncomingRequest
 from cbr_common.auth.authenticate import authenticate
 from cbr_common.errors import AuthenticationFailed, Forbidden
 
 PUBLIC = frozenset({('GET', '/'), ('GET', '/v3'), ('GET', '/v3/'),
-                    ('POST', '/v3/auth/tokens')})
-_PROJECT_PATH = re.compile(r'^/(?:sim/)?v\d+(?:\.\d+)?/([^/]+)(?:/|$)')
+                    ('POST', '/v3/auth/tokens'), *(('GET', path) for path in discovery.PATHS)})
+_PROJECT_PATH = re.compile(r'^/(?:sim/|block-storage/)?v\d+(?:\.\d+)?/([^/]+)(?:/|$)')
 _NOT_PROJECTS = frozenset({'auth', 'projects', 'users', 'services', 'endpoints', 'regions',
                            'domains', 'clock', 'reset', 'health', 'faults', 'cloudimages',
                            'images'})

@@ -40,6 +40,19 @@ class CheckpointRequest:
     prefix: str | None = None  # each backup named prefix + 4 characters (rule C7)
 
 
+def new(session: Session, project_id: str, vault_id: str, *, name: str = '',
+        description: str = '', retention_duration_days: int = -1,
+        created_at: dt.datetime | None = None) -> models.Checkpoint:
+    """Add an empty checkpoint (restore point) of the vault to the session; the caller adds
+    its backups with ``checkpoint_id`` set to its id."""
+    checkpoint = models.Checkpoint(id=ids.new_uuid(), project_id=project_id, vault_id=vault_id,
+                                   name=name, description=description,
+                                   retention_duration_days=retention_duration_days,
+                                   skipped=[], created_at=created_at or clock.now())
+    session.add(checkpoint)
+    return checkpoint
+
+
 def _names(request: CheckpointRequest, count: int) -> list[str]:
     if request.policy_id is not None or request.prefix is not None:  # rules B2, C7
         return [vaults.default_name(request.prefix or 'autobk_') for _ in range(count)]
@@ -70,11 +83,9 @@ def create(session: Session, project_id: str, request: CheckpointRequest
                                field='checkpoint.parameters.resources',
                                code=codes.RESOURCE_NOT_IN_VAULT)
     now = request.scheduled_at or clock.now()
-    checkpoint = models.Checkpoint(id=ids.new_uuid(), project_id=project_id, vault_id=vault.id,
-                                   name=request.name or '', description=request.description,
-                                   retention_duration_days=request.retention_duration_days,
-                                   skipped=[], created_at=now)
-    session.add(checkpoint)
+    checkpoint = new(session, project_id, vault.id, name=request.name or '',
+                     description=request.description, created_at=now,
+                     retention_duration_days=request.retention_duration_days)
     expires = (now + dt.timedelta(days=request.retention_duration_days)
                if request.retention_duration_days > 0 else None)
     operations, skipped = [], []

@@ -290,7 +290,8 @@ def restore_operation(session: Session, backup: models.Backup, targets: Mapping[
                                    'resource_name': backup.resource_name,
                                    'resource_type': backup.resource_type,
                                    'target_ids': sorted(targets.values()),
-                                   'server_id': server_id},
+                                   'server_id': server_id,
+                                   'checkpoint_id': backup.checkpoint_id},
                          vault_id=backup.vault_id, resource_id=backup.resource_id,
                          finishes_at=durations.restore_finishes_at(backup, clock.now()))
 
@@ -426,5 +427,6 @@ def delete_operation(session: Session, backup: models.Backup) -> models.Operatio
                          entities={'backup_id': backup.id, 'backup_name': backup.name,
                                    'resource_id': backup.resource_id,
                                    'resource_name': backup.resource_name,
-                                   'resource_type': backup.resource_type},
+                                   'resource_type': backup.resource_type,
+                                   'checkpoint_id': backup.checkpoint_id},
                          vault_id=backup.vault_id, resource_id=backup.resource_id)

@@ -84,7 +84,15 @@ def request_server_restore(session: Session, project_id: str, backup_id: str, se
 def request_disk_restore(session: Session, project_id: str, backup_id: str,
                          volume_id: str, family: str = CBR) -> models.Operation:
     """Restore a disk backup onto its original disk (rule R3)."""
-    backup = _restorable(session, project_id, backup_id, family)
+    return restore_device(session, _restorable(session, project_id, backup_id, family),
+                          volume_id)
+
+
+def restore_device(session: Session, backup: models.Backup,
+                   volume_id: str) -> models.Operation:
+    """Restore ``backup`` (locked and available), the backup of one disk, onto its
+    original disk (rule R3); it may also be one disk's backup inside a server backup."""
+    project_id, backup_id = backup.project_id, backup.id
     if backup.resource_type == TURBO:  # rule R5
         raise InvalidInput('a file system backup cannot be restored onto a file system; '
                            'create a new file system from it', field='restore.volume_id',

@@ -1,9 +1,10 @@
-"""Tags on a vault (rule V13) and the search of a project's vaults by tags.
+"""Tags on a vault (rule V13) or a VBS policy (P16), and the search of a project's vaults
+or policies by tags.
 
-A vault's ``tags`` column is a JSON list of ``{"key", "value"}``; every change here
-assigns a new list, so SQLAlchemy sees it. Keys are unique per vault, at most
-:data:`MAX_TAGS` of them; adding a key the vault has replaces its value. The search
-(``resource_instances``) is a pure filter over vault rows, the same on every database.
+A vault's or policy's ``tags`` column is a JSON list of ``{"key", "value"}``; every change
+here assigns a new list, so SQLAlchemy sees it. Keys are unique per row, at most
+:data:`MAX_TAGS` of them; adding a key the row has replaces its value. The search
+(``resource_instances``) is a pure filter over rows, the same on every database.
 """
 from __future__ import annotations
 
@@ -18,57 +19,66 @@ from cbr_common.errors import InvalidInput, NotFound
 MAX_TAGS = 10
 FUZZY = '*'
 
-
-def tags_of(vault: models.Vault) -> dict[str, str]:
-    """The vault's tags as ``key → value``, in their order."""
-    return {tag['key']: tag['value'] for tag in vault.tags or []}
+Tagged = models.Vault | models.Policy
 
 
-def _store(vault: models.Vault, tags: dict[str, str]) -> None:
-    vault.tags = [{'key': key, 'value': value} for key, value in tags.items()]
-    vault.updated_at = clock.now()
+def _what(row: Tagged) -> str:
+    return type(row).__name__.lower()
 
 
-def put(vault: models.Vault, pairs: Iterable[tuple[str, str]], *, field: str) -> None:
-    """Add ``(key, value)`` tags; a key the vault has gets the new value (V13).
+def tags_of(row: Tagged) -> dict[str, str]:
+    """The row's tags as ``key → value``, in their order."""
+    return {tag['key']: tag['value'] for tag in row.tags or []}
 
-    More than :data:`MAX_TAGS` keys in all is a 400 naming ``field``.
+
+def _store(row: Tagged, tags: dict[str, str]) -> None:
+    row.tags = [{'key': key, 'value': value} for key, value in tags.items()]
+    row.updated_at = clock.now()
+
+
+def put(row: Tagged, pairs: Iterable[tuple[str, str]], *, field: str,
+        code: str | None = None) -> None:
+    """Add ``(key, value)`` tags; a key the row has gets the new value (V13).
+
+    More than :data:`MAX_TAGS` keys in all is a 400 naming ``field`` (with ``code``).
     """
-    tags = tags_of(vault)
+    tags = tags_of(row)
     tags.update(pairs)
     if len(tags) > MAX_TAGS:
-        raise InvalidInput('invalid value for %s: a vault has at most %d tags, this would make '
-                           'it %d' % (field, MAX_TAGS, len(tags)), field=field)
-    _store(vault, tags)
+        raise InvalidInput('invalid value for %s: a %s has at most %d tags, this would make '
+                           'it %d' % (field, _what(row), MAX_TAGS, len(tags)), field=field,
+                           code=code)
+    _store(row, tags)
 
 
-def remove(vault: models.Vault, pairs: Iterable[tuple[str, str | None]]) -> None:
+def remove(row: Tagged, pairs: Iterable[tuple[str, str | None]]) -> None:
     """Remove tags by key; with a value, only a tag of that key and value goes.
 
-    Tags the vault does not have are ignored, as the batch delete of the real API does.
+    Tags the row does not have are ignored, as the batch delete of the real API does.
     """
-    tags = tags_of(vault)
+    tags = tags_of(row)
     for key, value in pairs:
         if key in tags and value in (None, tags[key]):
             del tags[key]
-    _store(vault, tags)
+    _store(row, tags)
 
 
-def delete_key(vault: models.Vault, key: str) -> None:
-    """Remove the tag ``key``, or a 404 naming ``key`` when the vault has none."""
-    tags = tags_of(vault)
+def delete_key(row: Tagged, key: str, *, code: str = codes.TAG_NOT_FOUND) -> None:
+    """Remove the tag ``key``, or a 404 naming ``key`` (with ``code``) when the row has
+    none."""
+    tags = tags_of(row)
     if key not in tags:
-        raise NotFound('vault %s has no tag %s' % (vault.id, key), field='key',
-                       code=codes.TAG_NOT_FOUND)
+        raise NotFound('%s %s has no tag %s' % (_what(row), row.id, key), field='key',
+                       code=code)
     del tags[key]
-    _store(vault, tags)
+    _store(row, tags)
 
 
-def project_tags(vaults: Iterable[models.Vault]) -> list[dict[str, object]]:
-    """Every key used on ``vaults`` with its distinct values, both sorted."""
+def project_tags(rows: Iterable[Tagged]) -> list[dict[str, object]]:
+    """Every key used on ``rows`` with its distinct values, both sorted."""
     values: dict[str, set[str]] = {}
-    for vault in vaults:
-        for key, value in tags_of(vault).items():
+    for row in rows:
+        for key, value in tags_of(row).items():
             values.setdefault(key, set()).add(value)
     return [{'key': key, 'values': sorted(values[key])} for key in sorted(values)]
 
@@ -95,13 +105,13 @@ class TagCondition:
 
 @dataclass(frozen=True)
 class InstanceFilter:
-    """The conditions of a ``resource_instances`` search; empty ones admit every vault.
+    """The conditions of a ``resource_instances`` search; empty ones admit every row.
 
-    ``tags`` must all hold (AND, V13), one of ``tags_any`` must; a vault holding all of
+    ``tags`` must all hold (AND, V13), one of ``tags_any`` must; a row holding all of
     ``not_tags`` or any of ``not_tags_any`` is left out. ``without_any_tag`` admits only
-    untagged vaults and ignores those four. ``name_match`` is the ``resource_name`` match:
+    untagged rows and ignores those four. ``name_match`` is the ``resource_name`` match:
     a substring of the name, or, when empty, the whole name. ``object_type`` and
-    ``cloud_type`` are CBR v3 names (``disk``, ``public``).
+    ``cloud_type`` are CBR v3 names (``disk``, ``public``) and apply to vaults only.
     """
 
     tags: Sequence[TagCondition] = ()
@@ -113,12 +123,12 @@ class InstanceFilter:
     object_type: str | None = None
     cloud_type: str | None = None
 
-    def admits(self, vault: models.Vault) -> bool:
-        """Whether ``vault`` meets every condition."""
-        return self._kind_matches(vault) and self._name_matches(vault.name) and \
-            self._tags_match(tags_of(vault))
+    def admits(self, row: Tagged) -> bool:
+        """Whether ``row`` meets every condition."""
+        return self._kind_matches(row) and self._name_matches(row.name) and \
+            self._tags_match(tags_of(row))
 
-    def _kind_matches(self, vault: models.Vault) -> bool:
+    def _kind_matches(self, vault: Tagged) -> bool:
         if self.cloud_type not in (None, 'public'):
             return False
         return self.object_type is None or OBJECT_TYPES[self.object_type] == vault.resource_type
@@ -137,6 +147,6 @@ class InstanceFilter:
                 and not any(c.holds(tags) for c in self.not_tags_any))
 
 
-def search(vaults: Iterable[models.Vault], conditions: InstanceFilter) -> list[models.Vault]:
-    """The vaults ``conditions`` admit, in the order given."""
-    return [vault for vault in vaults if conditions.admits(vault)]
+def search(rows: Iterable[Tagged], conditions: InstanceFilter) -> list[Tagged]:
+    """The rows ``conditions`` admit, in the order given."""
+    return [row for row in rows if conditions.admits(row)]

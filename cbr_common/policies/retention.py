@@ -12,7 +12,8 @@ Rules P6–P9, P11, P13 and B7, read together as one model:
   the resource's backups of that policy beyond those kept are deleted -- the old ones
   made under a time period as well (P11d), none once the rule is a time period or
   permanent (P11b) or the policy is off the vault (P13); a new number applies at once
-  (P11a);
+  (P11a); with ``keep_first_of_month`` (VBS, P6) the resource's first backup of the
+  policy made in the current month (in the policy's timezone) is kept as well;
 * manual backups are never counted or deleted by a rule (P7); a backup that made an
   image is neither counted nor deleted (B7);
 * failed policy backups: the 10 newest of a resource are kept, none older than a month
@@ -67,15 +68,28 @@ def keeps_by_quantity(definition: dict) -> bool:
     return bool(limit and limit > 0) or any(definition.get(name) for name in LONG_TERM_FIELDS)
 
 
-def kept(definition: dict, newest_first: Sequence[models.Backup]) -> set[str]:
+def _first_of_month(newest_first: Sequence[models.Backup], zone: dt.timezone,
+                    now: dt.datetime) -> set[str]:
+    """The id of the oldest of the backups made in ``now``'s month in ``zone``, if any."""
+    month = _PERIODS['month_backups'](now.astimezone(zone))
+    this_month = [backup.id for backup in newest_first
+                  if _PERIODS['month_backups'](backup.created_at.astimezone(zone)) == month]
+    return set(this_month[-1:])
+
+
+def kept(definition: dict, newest_first: Sequence[models.Backup],
+         now: dt.datetime | None = None) -> set[str]:
     """Ids the quantity rule keeps of a resource's backups, newest first: the newest
-    ``max_backups``, and the newest of each of the last N days, weeks, months and years
-    that have a backup (in the policy's timezone)."""
+    ``max_backups``, the newest of each of the last N days, weeks, months and years
+    that have a backup, and with ``keep_first_of_month`` the first backup of the month of
+    ``now`` (default: the clock's), all in the policy's timezone."""
     limit = definition.get('max_backups')
     if limit == UNLIMITED:
         return {backup.id for backup in newest_first}
     keep = {backup.id for backup in newest_first[:limit]} if limit else set()
     zone = _timezone(definition)
+    if definition.get('keep_first_of_month'):
+        keep |= _first_of_month(newest_first, zone, now or clock.now())
     for name in LONG_TERM_FIELDS:
         count = definition.get(name) or 0
         newest_of_period: dict[tuple, str] = {}

@@ -28,13 +28,13 @@ REQUIRED_FOR_REPLICATION = ('destination_region', 'destination_project_id')
 _TIMEZONE = re.compile(r'UTC[+-](0[0-9]|1[0-4]):(00|30|45)')
 
 
-def _field_error(title: str, loc: tuple[str, ...], message: str, value: Any) -> ValidationError:
+def field_error(title: str, loc: tuple[str, ...], message: str, value: Any) -> ValidationError:
     """A validation error at ``loc``, relative to the model being validated."""
     return ValidationError.from_exception_data(
         title, [InitErrorDetails(type=rule_error(message), loc=loc, input=value)])
 
 
-def _unlimited_or(low: int, high: int) -> AfterValidator:
+def unlimited_or(low: int, high: int) -> AfterValidator:
     """A check that an integer is -1 (unlimited) or from ``low`` to ``high``."""
     def check(value: int) -> int:
         if value != UNLIMITED and not low <= value <= high:
@@ -52,20 +52,20 @@ def _check_timezone(value: str) -> str:
 
 
 PolicyName = Name
-MaxBackups = Annotated[int, _unlimited_or(2, 99999)]
-RetentionDays = Annotated[int, _unlimited_or(1, 99999)]
+MaxBackups = Annotated[int, unlimited_or(2, 99999)]
+RetentionDays = Annotated[int, unlimited_or(1, 99999)]
 KeptBackups = Annotated[int, Field(ge=0, le=100)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 Destination = Annotated[str, Field(min_length=1)]
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
     """Base of the request models: unknown fields are ignored."""
 
     model_config = ConfigDict(extra='ignore')
 
 
-class OperationDefinition(_Body):
+class OperationDefinition(Body):
     """``operation_definition``: how many backups to keep, for how long, and where a
     replication policy copies them (P6)."""
 
@@ -87,7 +87,7 @@ class OperationDefinition(_Body):
     def _timezone_for_long_term_retention(self) -> OperationDefinition:
         given = [name for name in LONG_TERM_FIELDS if getattr(self, name) is not None]
         if given and self.timezone is None:
-            raise _field_error(type(self).__name__, ('timezone',),
+            raise field_error(type(self).__name__, ('timezone',),
                                'timezone is required with %s' % ', '.join(given), None)
         return self
 
@@ -111,7 +111,7 @@ def destination_problem(definition: OperationDefinition,
     return None
 
 
-class TriggerProperties(_Body):
+class TriggerProperties(Body):
     """``trigger.properties``: the RRULE patterns (P4, P5) and the start window."""
 
     pattern: list[str] = Field(min_length=1, max_length=triggers.MAX_PATTERNS)
@@ -126,13 +126,13 @@ class TriggerProperties(_Body):
             raise rule_error(str(exc)) from exc
 
 
-class TriggerCreate(_Body):
+class TriggerCreate(Body):
     """``trigger`` of a policy."""
 
     properties: TriggerProperties
 
 
-class PolicyCreate(_Body):
+class PolicyCreate(Body):
     """``policy`` of the create request."""
 
     enabled: bool = True
@@ -146,12 +146,12 @@ class PolicyCreate(_Body):
         problem = destination_problem(self.operation_definition, self.operation_type)
         if problem:
             field, message = problem
-            raise _field_error(type(self).__name__, ('operation_definition', field), message,
+            raise field_error(type(self).__name__, ('operation_definition', field), message,
                                getattr(self.operation_definition, field))
         return self
 
 
-class PolicyUpdate(_Body):
+class PolicyUpdate(Body):
     """``policy`` of the update request: only the fields given change."""
 
     enabled: bool | None = None
@@ -160,13 +160,13 @@ class PolicyUpdate(_Body):
     trigger: TriggerCreate | None = None
 
 
-class PolicyCreateBody(_Body):
+class PolicyCreateBody(Body):
     """The body of ``POST /v3/{project_id}/policies``."""
 
     policy: PolicyCreate
 
 
-class PolicyUpdateBody(_Body):
+class PolicyUpdateBody(Body):
     """The body of ``PUT /v3/{project_id}/policies/{policy_id}``."""
 
     policy: PolicyUpdate

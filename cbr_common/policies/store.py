@@ -1,10 +1,10 @@
 """Stored backup policies: create, change, delete, list, and applying one to a vault.
 
-Every family's policies are stored here (``Policy.family``: ``cbr``, ``csbs``, ``vbs``); each
-API sees only its own.  Rules: P1 (at most 32 policies per project; VBS 10), P13 (deleting a policy never deletes
-backups), V11 (a vault has at most one policy applied).  Every change that affects when
-a vault's policy runs sets the vault's next run (:mod:`.schedule`).  Request bodies are validated
-by :mod:`cbr_common.policies.schema` before they reach this module.
+Every family's policies are stored here (``Policy.family``: ``cbr``, ``csbs``, ``vbs``);
+each API sees only its own.  Rules: P1 (at most 32 policies per project; VBS 10), P13
+(deleting a policy never deletes backups), V11 (a vault has at most one policy applied).
+Every change that affects when a vault's policy runs sets the vault's next run
+(:mod:`.schedule`).  Request bodies are validated before they reach this module.
 """
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ class PolicyExtras:
 def create(session: Session, project_id: str, *, name: str, enabled: bool,
            operation_type: str, operation_definition: dict[str, Any], patterns: list[str],
            start_window_minutes: int | None = None,
-           extra: PolicyExtras = PolicyExtras()) -> models.Policy:
-    """A new policy, unless the project already has as many of its family as
-    :data:`MAX_POLICIES` allows (rule P1)."""
+           extra: PolicyExtras = PolicyExtras(), policy_id: str | None = None) -> models.Policy:
+    """A new policy (with ``policy_id``, or a new id), unless the project already has as
+    many of its family as :data:`MAX_POLICIES` allows (rule P1)."""
     count = session.execute(select(func.count()).select_from(models.Policy).where(
         models.Policy.project_id == project_id,
         models.Policy.family == extra.family)).scalar_one()
@@ -51,7 +51,7 @@ def create(session: Session, project_id: str, *, name: str, enabled: bool,
         raise QuotaExceeded('a project has at most %d backup policies' % limit,
                             field='policy', code=extra.quota_code)
     now = clock.now()
-    policy = models.Policy(id=ids.new_uuid(), project_id=project_id, name=name,
+    policy = models.Policy(id=policy_id or ids.new_uuid(), project_id=project_id, name=name,
                            enabled=enabled, operation_type=operation_type,
                            operation_definition=operation_definition,
                            trigger_id=ids.new_uuid(), patterns=patterns,

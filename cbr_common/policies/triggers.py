@@ -2,14 +2,17 @@
 
 A policy's ``trigger.properties.pattern`` lists 1 to 24 rules such as
 ``FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=14;BYMINUTE=00`` or ``FREQ=DAILY;INTERVAL=3;BYHOUR=6``.
-Only ``FREQ`` (WEEKLY or DAILY), ``INTERVAL``, ``BYDAY``, ``BYHOUR`` and ``BYMINUTE``
-are accepted. :func:`validate_patterns` enforces, for one service family:
+Only ``FREQ`` (WEEKLY or DAILY; for VBS also MONTHLY), ``INTERVAL``, ``BYDAY``,
+``BYMONTHDAY`` (with MONTHLY only), ``BYHOUR`` and ``BYMINUTE`` are accepted.
+:func:`validate_patterns` enforces, for one service family:
 
 * P4 -- CBR and VBS run on whole hours, CSBS at any minute; at most 24 execution times
   on a day; at least 1 hour between any two execution times, across midnight and across
   the days of the week too.
 * P5 -- the cycle is days of the week (WEEKLY with BYDAY) or every N days (DAILY with
-  INTERVAL N: CBR and CSBS 1-30, VBS 1-14); BYHOUR is required.
+  INTERVAL N: CBR and CSBS 1-30, VBS 1-14); BYHOUR is required.  VBS counts every N days
+  from the 1st of each month: days of the month (MONTHLY with BYMONTHDAY), which
+  :mod:`cbr_common.vbs.policy_schema` writes from a VBS schedule.
 
 :func:`fire_times` expands patterns with dateutil. Every cycle starts on the UTC day a
 schedule starts, so the spacing rule must hold whatever that day is: rather than expanding
@@ -36,7 +39,12 @@ MIN_SPACING_MINUTES = 60
 MAX_DAILY_INTERVAL: dict[str, int] = {'cbr': 30, 'csbs': 30, 'vbs': 14}
 WHOLE_HOURS_ONLY: frozenset[str] = frozenset({'cbr', 'vbs'})
 WEEKDAYS = ('MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU')
-RULE_PARTS = ('FREQ', 'INTERVAL', 'BYDAY', 'BYHOUR', 'BYMINUTE')
+RULE_PARTS = ('FREQ', 'INTERVAL', 'BYDAY', 'BYMONTHDAY', 'BYHOUR', 'BYMINUTE')
+FREQUENCIES: dict[str, tuple[str, ...]] = {'cbr': ('WEEKLY', 'DAILY'),
+                                           'csbs': ('WEEKLY', 'DAILY'),
+                                           'vbs': ('WEEKLY', 'DAILY', 'MONTHLY')}
+ANY_FREQUENCY = ('WEEKLY', 'DAILY', 'MONTHLY')
+MONTH_ENDS = frozenset({28, 29, 30, 31})  # the days a month can end on
 
 _MINUTES_PER_DAY = 24 * 60
 _NUMBER = re.compile(r'[0-9]{1,5}')
@@ -48,7 +56,8 @@ class _Rule:
 
     text: str
     interval: int
-    weekdays: frozenset[int]  # 0 = Monday; empty for a DAILY rule
+    weekdays: frozenset[int]  # 0 = Monday; empty unless WEEKLY
+    monthdays: frozenset[int]  # 1 to 31; empty unless MONTHLY
     minutes: tuple[int, ...]  # execution times as minutes after midnight, ascending
 
 
@@ -99,12 +108,14 @@ def _weekdays(parts: dict[str, str]) -> frozenset[int]:
     return frozenset(WEEKDAYS.index(day) for day in days)
 
 
-def _parse(text: str) -> _Rule:
-    """``text`` as a rule, or ValueError saying what is wrong with it (P5 shape)."""
+def _parse(text: str, frequencies: tuple[str, ...]) -> _Rule:
+    """``text`` as a rule of one of ``frequencies``, or ValueError saying what is wrong
+    with it (P5 shape)."""
     parts = _parts(text)
     freq = parts.get('FREQ')
-    if freq not in ('WEEKLY', 'DAILY'):
-        raise ValueError('FREQ must be WEEKLY or DAILY')
+    if freq not in frequencies:
+        raise ValueError('FREQ must be %s or %s' % (', '.join(frequencies[:-1]),
+                                                    frequencies[-1]))
     if 'BYHOUR' not in parts:
         raise ValueError('BYHOUR is required')
     intervals = _numbers(parts, 'INTERVAL', 1, 99999) or [1]
@@ -115,12 +126,18 @@ def _parse(text: str) -> _Rule:
         raise ValueError('FREQ=WEEKLY needs BYDAY, the days of the week it runs on')
     if freq == 'WEEKLY' and intervals != [1]:
         raise ValueError('INTERVAL must be 1 or absent with FREQ=WEEKLY')
-    if freq == 'DAILY' and weekdays:
+    if freq != 'WEEKLY' and weekdays:
         raise ValueError('BYDAY is only allowed with FREQ=WEEKLY')
+    monthdays = frozenset(_numbers(parts, 'BYMONTHDAY', 1, 31))
+    if (freq == 'MONTHLY') != bool(monthdays):
+        raise ValueError('BYMONTHDAY, the days of the month, goes with FREQ=MONTHLY only, '
+                         'and FREQ=MONTHLY needs it')
+    if freq == 'MONTHLY' and intervals != [1]:
+        raise ValueError('INTERVAL must be 1 or absent with FREQ=MONTHLY')
     hours = _numbers(parts, 'BYHOUR', 0, 23)
     minutes = _numbers(parts, 'BYMINUTE', 0, 59) or [0]
     return _Rule(text=';'.join('%s=%s' % part for part in parts.items()),
-                 interval=intervals[0], weekdays=weekdays,
+                 interval=intervals[0], weekdays=weekdays, monthdays=monthdays,
                  minutes=tuple(sorted(h * 60 + m for h, m in product(hours, minutes))))
 
 
@@ -139,11 +156,19 @@ def _busiest_day(rules: list[_Rule]) -> int:
     """The most execution times ``rules`` can have on one day.
 
     On the first day of a schedule every DAILY rule runs, with the WEEKLY rules of that
-    day's weekday, which can be any.
+    day's weekday, which can be any; a MONTHLY rule is counted as if it ran that day too.
     """
     every_cycle = {minute for rule in rules if not rule.weekdays for minute in rule.minutes}
     return max(len(every_cycle.union(*(rule.minutes for rule in rules if day in rule.weekdays)))
                for day in range(7))
+
+
+def _monthdays_follow(first: frozenset[int], second: frozenset[int], days_later: int) -> bool:
+    """Whether a day of the month in ``second`` can come ``days_later`` (0 or 1) days after
+    one in ``first``, also from a month's last day to the 1st."""
+    if days_later == 0:
+        return bool(first & second)
+    return any(day + 1 in second for day in first) or (1 in second and bool(first & MONTH_ENDS))
 
 
 def _can_follow(first: _Rule, second: _Rule, days_later: int) -> bool:
@@ -151,8 +176,10 @@ def _can_follow(first: _Rule, second: _Rule, days_later: int) -> bool:
     day on which ``first`` runs."""
     if first.weekdays and second.weekdays:
         return any((day + days_later) % 7 in second.weekdays for day in first.weekdays)
-    if first.weekdays or second.weekdays:
-        return True  # an every-N-days cycle falls on each weekday for some start day
+    if first.monthdays and second.monthdays:
+        return _monthdays_follow(first.monthdays, second.monthdays, days_later)
+    if first.weekdays or second.weekdays or first.monthdays or second.monthdays:
+        return True  # an every-N-days cycle falls on each weekday (and day) for some start
     # Both cycles run on the start day; they meet on consecutive days iff coprime.
     return days_later == 0 or gcd(first.interval, second.interval) == 1
 
@@ -201,10 +228,10 @@ def _refused(index: int, text: str, reason: str) -> ValueError:
     return ValueError('pattern[%d] %r: %s' % (index, text, reason))
 
 
-def _parsed(index: int, text: str) -> _Rule:
+def _parsed(index: int, text: str, frequencies: tuple[str, ...] = ANY_FREQUENCY) -> _Rule:
     """Pattern ``index`` parsed, or ValueError naming it."""
     try:
-        return _parse(text)
+        return _parse(text, frequencies)
     except ValueError as exc:
         raise _refused(index, text, str(exc)) from exc
 
@@ -217,7 +244,7 @@ def validate_patterns(patterns: list[str], family: Family = 'cbr') -> list[str]:
                          % (MAX_PATTERNS, len(patterns)))
     rules: list[_Rule] = []
     for index, text in enumerate(patterns):
-        rule = _parsed(index, text)
+        rule = _parsed(index, text, FREQUENCIES[family])
         try:
             _check_family(rule, family)
         except ValueError as exc:
@@ -243,7 +270,8 @@ def fire_times(patterns: list[str], start: datetime, end: datetime) -> list[date
     (excluded), in UTC, ascending, each once.
 
     Cycles start on the UTC day of ``start``: a pattern first runs that day if its time
-    has not passed, else on its next cycle (P5). Patterns must parse (ValueError naming
+    has not passed, else on its next cycle (P5); a MONTHLY pattern runs on its days of
+    every month, whatever the start. Patterns must parse (ValueError naming
     the first that does not); the limits of a family are :func:`validate_patterns`' job.
     """
     start, end = _utc(start), _utc(end)

@@ -13,20 +13,17 @@ from collections.abc import Iterator
 import pytest
 
 from cbr_common.backups import SERVER, VOLUME, requests
-from tests.support.client import poll
+from tests.support import crashes
 from tests.support.dataplane import StackBackups
-
-FAST_GC = {'gc_interval': 1}
-HOLD = {'action': 'delay', 'seconds': 600}
 
 
 @pytest.fixture(params=['local', 's3'])
 def chunk_settings(request) -> dict[str, object]:
     """``[chunk_store]`` of the stack under test: the local folder, or the S3 server."""
     if request.param == 'local':
-        return dict(FAST_GC)
+        return dict(crashes.FAST_GC)
     server = request.getfixturevalue('s3_server')
-    return {**FAST_GC, 'backend': 's3', 's3_endpoint_url': server.endpoint_url,
+    return {**crashes.FAST_GC, 'backend': 's3', 's3_endpoint_url': server.endpoint_url,
             's3_region': server.region, 's3_bucket': 'crash-%s' % uuid.uuid4().hex[:12],
             's3_access_key_id': server.access_key, 's3_secret_access_key': server.secret_key}
 
@@ -34,32 +31,14 @@ def chunk_settings(request) -> dict[str, object]:
 @pytest.fixture
 def crash_stack(fresh_stack_factory, chunk_settings) -> Iterator:
     def build(**worker) -> StackBackups:
-        stack = fresh_stack_factory(settings={'chunk_store': chunk_settings,
-                                              'worker': {'lease_seconds': 3, **worker}})
-        return StackBackups(stack)
+        return StackBackups(fresh_stack_factory(settings=crashes.settings(chunk_settings,
+                                                                          **worker)))
     yield build
-
-
-def _hold(backups: StackBackups, point: str) -> None:
-    response = backups.stack.admin().post('/sim/v1/faults', json={'point': point, **HOLD})
-    assert response.status_code == 201, response.text
 
 
 def _kill_worker_when_running(backups: StackBackups, operation_id: str) -> None:
     backups.wait(operation_id, done=('RUNNING', 'SUCCESS'))
-    poll(lambda: backups.stack.admin().get('/sim/v1/faults').json()['faults'],
-         lambda faults: all(f['remaining'] == 0 for f in faults), 30, 'fault not reached')
-    for name in [name for name in backups.stack.processes if name.startswith('worker')]:
-        backups.stack.kill(name)
-
-
-def _start_worker(backups: StackBackups) -> None:
-    backups.stack.start('worker-%s' % uuid.uuid4().hex[:6], 'cbr-worker')
-
-
-def _clean_after_sweep(backups: StackBackups) -> dict:
-    return poll(lambda: backups.manage_json('chunks', 'audit'), lambda r: r['clean'], 30,
-                'the store did not become clean')
+    crashes.kill_workers_when_held(backups.stack)
 
 
 def _disk_with_data(backups: StackBackups, seed: int = 7) -> str:
@@ -75,17 +54,17 @@ def test_worker_killed_mid_backup_the_retry_finishes_it(crash_stack):
     with backups.attached():
         vault, disk, target = backups.vault(VOLUME), _disk_with_data(backups), backups.disk()
         digest = backups.volumes.checksum(disk)['digest']
-        _hold(backups, 'backup.batch')
+        crashes.hold(backups.stack, 'backup.batch')
         operation_id = backups.submit(requests.request_backup, vault, disk)
         _kill_worker_when_running(backups, operation_id)
-        _start_worker(backups)
+        crashes.start_worker(backups.stack)
         job = backups.wait(operation_id, timeout=60)
         assert job['status'] == 'SUCCESS', job
         restore = backups.submit(requests.request_restore, job['entities']['backup_id'],
                                  {disk: target})
         assert backups.wait(restore)['status'] == 'SUCCESS'
         assert backups.volumes.checksum(target)['digest'] == digest
-        report = _clean_after_sweep(backups)
+        report = crashes.clean_after_sweep(backups.stack)
         assert report['chunks'] == 6 * 16  # exactly the written blocks, nothing twice
 
 
@@ -93,14 +72,14 @@ def test_worker_killed_on_every_attempt_fails_the_backup_and_frees_its_chunks(cr
     backups = crash_stack(max_attempts=1)
     with backups.attached():
         vault, disk = backups.vault(VOLUME), _disk_with_data(backups)
-        _hold(backups, 'backup.batch')
+        crashes.hold(backups.stack, 'backup.batch')
         operation_id = backups.submit(requests.request_backup, vault, disk)
         _kill_worker_when_running(backups, operation_id)
         job = backups.wait(operation_id, timeout=60)
         assert job['status'] == 'FAIL' and 'worker lost' in job['fail_reason'], job
         backup = backups.backup_row(job['entities']['backup_id'])
         assert backup.status == 'error' and backup.fail_reason
-        assert _clean_after_sweep(backups)['chunks'] == 0
+        assert crashes.clean_after_sweep(backups.stack)['chunks'] == 0
 
 
 def test_worker_killed_mid_delete_and_mid_restore(crash_stack):
@@ -113,20 +92,21 @@ def test_worker_killed_mid_delete_and_mid_restore(crash_stack):
         second = backups.wait(backups.submit(requests.request_backup, vault, disk))
         assert first['status'] == second['status'] == 'SUCCESS'
 
-        _hold(backups, 'restore.batch')
+        crashes.hold(backups.stack, 'restore.batch')
         restore = backups.submit(requests.request_restore, first['entities']['backup_id'],
                                  {disk: target})
         _kill_worker_when_running(backups, restore)
-        _start_worker(backups)
+        crashes.start_worker(backups.stack)
         assert backups.wait(restore, timeout=60)['status'] == 'SUCCESS'
         assert backups.volumes.checksum(target)['digest'] == digest
 
-        _hold(backups, 'backup.gc')  # after the delete committed, before chunks are freed
+        # after the delete committed, before its chunks are freed
+        crashes.hold(backups.stack, 'backup.gc')
         delete = backups.submit(requests.request_delete, second['entities']['backup_id'])
         _kill_worker_when_running(backups, delete)
-        _start_worker(backups)
+        crashes.start_worker(backups.stack)
         assert backups.wait(delete, timeout=60)['status'] == 'SUCCESS'
-        report = _clean_after_sweep(backups)
+        report = crashes.clean_after_sweep(backups.stack)
         assert report['chunks'] == 6 * 16     # the second backup's 16 new blocks are gone
         restore = backups.submit(requests.request_restore, first['entities']['backup_id'],
                                  {disk: target})
@@ -142,19 +122,19 @@ def test_a_disk_lost_in_a_server_backup_fails_the_group_and_releases_its_work(cr
         server, disks = backups.server([10, 10])
         for disk in disks:
             backups.volumes.write(disk, 0, random.randbytes(4 << 20))
-        _hold(backups, 'backup.batch')  # one disk's job stops after its first batch
+        crashes.hold(backups.stack, 'backup.batch')  # one disk's job stops after its first batch
         group = backups.submit(requests.request_backup, vault, server)
         _kill_worker_when_running(backups, group)
-        _start_worker(backups)
+        crashes.start_worker(backups.stack)
         job = backups.wait(group, timeout=60)
         assert job['status'] == 'FAIL' and 'failed' in job['fail_reason'], job
         server_backup = backups.backup_row(job['entities']['backup_id'])
         assert server_backup.status == 'error'
-        assert _clean_after_sweep(backups)['chunks'] == 0
+        assert crashes.clean_after_sweep(backups.stack)['chunks'] == 0
 
         retry = backups.wait(backups.submit(requests.request_backup, vault, server))
         assert retry['status'] == 'SUCCESS', retry
-        assert _clean_after_sweep(backups)['chunks'] == 2 * 64
+        assert crashes.clean_after_sweep(backups.stack)['chunks'] == 2 * 64
 
 
 def test_reset_frees_every_backup_and_chunk(crash_stack):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import struct
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +21,7 @@ from cbr_common.operations import outbox
 from cbr_common.inventory import GIB
 from cbr_common.inventory.volumes import CMK_KEY, ENCRYPTED_KEY
 from tests.support.client import poll
-from tests.support.dataplane import StackBackups
+from tests.support.dataplane import StackBackups, counters, guest_writing
 
 BLOCK = 65536
 CMK = '0f0e0d0c-0b0a-4908-8706-050403020100'
@@ -79,28 +77,12 @@ def test_server_backup_is_one_instant_across_disks_written_concurrently(backups)
     vault = backups.vault(SERVER)
     server, disks = backups.server([10, 10])
     targets = [backups.disk(), backups.disk()]
-    stop = threading.Event()
-
-    def guest_writes() -> None:
-        counter = 0
-        while not stop.is_set():
-            counter += 1
-            for disk in disks:  # always disk 0 first, then disk 1
-                backups.volumes.write(disk, 0, struct.pack('<Q', counter) * (BLOCK // 8))
-
-    writer = threading.Thread(target=guest_writes)
-    writer.start()
-    try:
-        poll(lambda: backups.volumes.read(disks[1], 0, 8), lambda b: b != bytes(8), 10,
-             'the guest did not write')
+    with guest_writing(backups.volumes, disks):
         job = _backup(backups, vault, server)
-    finally:
-        stop.set()
-        writer.join()
     backup = backups.backup_row(job['entities']['backup_id'])
     restore = backups.submit(requests.request_restore, backup.id, dict(zip(disks, targets)))
     assert backups.wait(restore)['status'] == 'SUCCESS'
-    first, second = (struct.unpack('<Q', backups.volumes.read(t, 0, 8))[0] for t in targets)
+    first, second = counters(backups.volumes, targets)
     assert first in (second, second + 1), (first, second)
 
 

@@ -19,6 +19,9 @@ class CallFailed(AssertionError):
 class Cbr:
     """One project's view of a stack's CBR v3 API."""
 
+    API = '/v3'                       # the API's path below the endpoint
+    CODE_PREFIX = 'BackupService.'    # its error codes
+
     def __init__(self, stack: Stack, project: str = 'demo') -> None:
         self.stack = stack
         self.client: SignedClient = stack.client(project)
@@ -27,7 +30,8 @@ class Cbr:
 
     # -- raw calls -----------------------------------------------------------------------
     def response(self, method: str, suffix: str, **kwargs: Any) -> requests.Response:
-        return self.client.request(method, '/v3/%s/%s' % (self.project_id, suffix), **kwargs)
+        return self.client.request(method, '%s/%s/%s' % (self.API, self.project_id, suffix),
+                                   **kwargs)
 
     def call(self, method: str, suffix: str, expect: int = 200, **kwargs: Any) -> dict:
         """The JSON body of a call that must answer ``expect``."""
@@ -41,7 +45,7 @@ class Cbr:
         """The error body of a call that must fail with ``status``."""
         body = self.call(method, suffix, expect=status, **kwargs)
         assert set(body) == {'error_code', 'error_msg'}, body
-        assert body['error_code'].startswith('BackupService.'), body
+        assert body['error_code'].startswith(self.CODE_PREFIX), body
         return body
 
     # -- inventory -----------------------------------------------------------------------
@@ -61,13 +65,16 @@ class Cbr:
             30, 'the file system was not created')
         return created['id']
 
-    def server(self, disk_sizes: tuple[int, ...] = (10, 10)) -> tuple[str, list[str]]:
-        """A running server with a system disk and data disks; (id, disk ids by device)."""
+    def server(self, disk_sizes: tuple[int, ...] = (10, 10),
+               shared: bool = False) -> tuple[str, list[str]]:
+        """A running server with a system disk and data disks (shared ones if ``shared``);
+        (id, disk ids by device)."""
         body = self.client.post('/v1/%s/cloudservers' % self.project_id, json={'server': {
             'name': 'srv', 'imageRef': 'image', 'flavorRef': 's3.small.1',
             'availability_zone': 'sim-az-1', 'vpcid': 'vpc', 'nics': [{'subnet_id': 'net'}],
             'root_volume': {'volumetype': 'SSD', 'size': disk_sizes[0]},
-            'data_volumes': [{'volumetype': 'SSD', 'size': s} for s in disk_sizes[1:]]}}).json()
+            'data_volumes': [{'volumetype': 'SSD', 'size': s, 'multiattach': shared}
+                             for s in disk_sizes[1:]]}}).json()
         assert self.client.wait_job(body['job_id'])['status'] == 'SUCCESS'
         server_id = body['serverIds'][0]
         return server_id, self.server_disks(server_id)
@@ -77,6 +84,13 @@ class Cbr:
         attached = sorted(shown['server']['os-extended-volumes:volumes_attached'],
                           key=lambda a: a['device'])
         return [a['id'] for a in attached]
+
+    def ecs_job(self, method: str, suffix: str, body: dict | None = None) -> None:
+        """An ECS call below ``cloudservers/`` that answers a job; waits for its success."""
+        response = self.client.request(method, '/v1/%s/cloudservers/%s' % (self.project_id,
+                                                                           suffix), json=body)
+        assert response.status_code == 200, response.text
+        assert self.client.wait_job(response.json()['job_id'])['status'] == 'SUCCESS'
 
     def server_status(self, server_id: str) -> str:
         return self.client.get('/v1/%s/cloudservers/%s' % (self.project_id,

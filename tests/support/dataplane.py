@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import struct
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +30,11 @@ from cbr_common.db import engine, migrate, models
 from cbr_common.db.engine import read_scope, session_scope
 from cbr_common.messaging.celery_app import reset_app
 from cbr_common.operations import batches, outbox, runner
+from tests.support.client import poll
 from tests.support.stack import REDIS_BASE, Stack
 
 BROKER = REDIS_BASE + '/12'
+COUNTER_BLOCK = 65536
 
 
 @contextlib.contextmanager
@@ -259,3 +263,34 @@ class StackBackups:
 
     def manage_json(self, *args: str) -> dict[str, Any]:
         return json.loads(self.stack.manage(*args))
+
+
+@contextlib.contextmanager
+def guest_writing(volumes: VolumeStore, disks: list[str]) -> Iterator[None]:
+    """A guest writing an ever larger counter over the first block of each disk, always
+    in the order of ``disks``, for the whole block (which starts once every disk holds a
+    counter).  A crash-consistent copy of the disks (rule C3) holds the same counter on
+    all of them, or on a later disk one less: see :func:`counters`."""
+    stop = threading.Event()
+
+    def writes() -> None:
+        counter = 0
+        while not stop.is_set():
+            counter += 1
+            for disk in disks:
+                volumes.write(disk, 0, struct.pack('<Q', counter) * (COUNTER_BLOCK // 8))
+
+    writer = threading.Thread(target=writes)
+    writer.start()
+    try:
+        poll(lambda: volumes.read(disks[-1], 0, 8), lambda b: b != bytes(8), 10,
+             'the guest did not write')
+        yield
+    finally:
+        stop.set()
+        writer.join()
+
+
+def counters(volumes: VolumeStore, disks: list[str]) -> list[int]:
+    """The counter :func:`guest_writing` left on each disk."""
+    return [struct.unpack('<Q', volumes.read(disk, 0, 8))[0] for disk in disks]

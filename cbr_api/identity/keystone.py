@@ -30,7 +30,8 @@ MEDIA_TYPE = 'application/vnd.openstack.identity-v3+json'
 SERVICES = (('cbr', 'cbr', '/v3/{pid}'), ('data-protect', 'csbs', '/v1/{pid}'),
             ('vbs', 'vbs', '/v2/{pid}'), ('evs', 'evs', '/v2/{pid}'),
             ('ecs', 'ecs', '/v1/{pid}'), ('sfs-turbo', 'sfs-turbo', '/v1/{pid}'),
-            ('image', 'ims', ''), ('identity', 'keystone', '/v3'))
+            ('image', 'ims', ''), ('identity', 'keystone', '/v3'),
+            ('block-storage', 'cinderv3', '/block-storage/v3/{pid}'))
 
 
 class IdOrName(BaseModel):

@@ -12,7 +12,10 @@ from typing import Any
 from flask import Blueprint, Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cbr_common.csbs.codes import KIND_CODES as _CSBS_CODES
 from cbr_common.errors import DomainError
+from cbr_common.vbs import codes as vbs_codes
+from cbr_common.vbs.policy_codes import KIND_CODES as _VBS_POLICY_CODES
 
 LOG = logging.getLogger(__name__)
 
@@ -37,6 +40,10 @@ _CBR_CODES = {'invalid': 'BackupService.0100', 'not_found': 'BackupService.0404'
               'conflict': 'BackupService.0409', 'quota': 'BackupService.0413',
               'forbidden': 'BackupService.0403', 'internal': 'BackupService.0001',
               'unauthenticated': 'BackupService.0401', 'bad_request': 'BackupService.0100'}
+_VBS_CODES = {'invalid': vbs_codes.BAD_REQUEST, 'not_found': vbs_codes.RESTORE_NOT_FOUND,
+              'conflict': vbs_codes.BACKUP_STATE, 'quota': vbs_codes.QUOTA,
+              'forbidden': vbs_codes.FORBIDDEN, 'internal': vbs_codes.INTERNAL,
+              'unauthenticated': vbs_codes.FORBIDDEN, 'bad_request': vbs_codes.BAD_REQUEST}
 _SIM_CODES = {'invalid': 'SIM.0400', 'not_found': 'SIM.0404', 'conflict': 'SIM.0409',
               'quota': 'SIM.0413', 'forbidden': 'SIM.0403', 'internal': 'SIM.0500',
               'unauthenticated': 'SIM.0401', 'bad_request': 'SIM.0400'}
@@ -58,10 +65,20 @@ def nested_style(codes: dict[str, str]) -> Style:
 
 
 def flat_style(codes: dict[str, str]) -> Style:
-    """CBR/SFS Turbo/simulator style: ``{"error_code", "error_msg"}``."""
+    """CBR/CSBS/SFS Turbo/simulator style: ``{"error_code", "error_msg"}``."""
     def render(kind: str, message: str, status: int, code: str | None) -> Body:
         return {'error_code': _code(codes, kind, code), 'error_msg': message}
     return render
+
+
+_CINDER_FAULTS = {400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound',
+                  405: 'badMethod', 409: 'conflictingRequest', 413: 'overLimit'}
+
+
+def cinder_style(kind: str, message: str, status: int, code: str | None) -> Body:
+    """Cinder style (VBS's Cinder-native backup API): ``{"badRequest": {"code", "message"}}``,
+    the key naming the fault of the HTTP status."""
+    return {_CINDER_FAULTS.get(status, 'computeFault'): {'code': status, 'message': message}}
 
 
 def keystone_style(kind: str, message: str, status: int, code: str | None) -> Body:
@@ -77,6 +94,10 @@ STYLES: dict[str, Style] = {
     'ims': nested_style(_IMS_CODES),
     'sfs': flat_style(_SFS_CODES),
     'cbr': flat_style(_CBR_CODES),
+    'csbs': flat_style(_CSBS_CODES),
+    'vbs': nested_style(_VBS_CODES),
+    'vbs_policies': nested_style(_VBS_POLICY_CODES),
+    'cinder': cinder_style,
     'sim': flat_style(_SIM_CODES),
     'identity': keystone_style,
 }

@@ -151,6 +151,26 @@ simulation_opts = [
                     'gives the same credentials after every reset.'),
 ]
 
+vbs_opts = [
+    cfg.IntOpt('backup_quota', default=1000, min=-1,
+               help='VBS v2 backups a project may hold (rule D5; -1: no limit). A backup '
+                    'job that would go beyond it fails with VolumeBackup.0900. The real '
+                    'service sets it per account on request; the simulator has one value '
+                    'for every project.'),
+]
+
+csbs_opts = [
+    cfg.IntOpt('backup_quota', default=600, min=-1,
+               help='CSBS v1 backups (checkpoint items) a project may hold, whatever their '
+                    'status (-1: no limit); a backup beyond it is refused with CSBS.9006. '
+                    'The default is the quota of the CSBS API reference\'s example; the real '
+                    'service sets it per account on request.'),
+    cfg.IntOpt('capacity_quota_gb', default=-1, min=-1,
+               help='GB of backup data a project\'s CSBS backups may use (-1: no limit, as '
+                    'in the CSBS API reference\'s example); once it is used up, new backups '
+                    'are refused with CSBS.9006.'),
+]
+
 _GROUPS = {
     'DEFAULT': default_opts,
     'database': database_opts,
@@ -162,6 +182,8 @@ _GROUPS = {
     'volume_store': volume_store_opts,
     'chunk_store': chunk_store_opts,
     'simulation': simulation_opts,
+    'vbs': vbs_opts,
+    'csbs': csbs_opts,
 }
 
 for _group, _opts in _GROUPS.items():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from cbr_api.csbs_v1 import backups, policies, restores, service
+from cbr_api.csbs_v1 import backups, policies, restores, service, tags
 
 BLUEPRINTS: tuple[Blueprint, ...] = (backups.blueprint, restores.blueprint, service.blueprint,
-                                     policies.blueprint)
+                                     policies.blueprint, tags.policy_blueprint,
+                                     tags.backup_blueprint)

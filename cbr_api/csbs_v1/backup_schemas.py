@@ -25,8 +25,7 @@ class _Body(BaseModel):
 
 
 class ProtectParam(_Body):
-    """``protect`` of a one-off backup (#12); ``tags`` are checked here and kept by the tag
-    API."""
+    """``protect`` of a one-off backup (#12); ``tags`` become the backup's."""
 
     backup_name: BackupName | None = None
     description: Description = ''

@@ -55,7 +55,7 @@ def _facts(session: Session, rows: list[models.Backup]) -> item_views.ItemFacts:
                                       for child in row.children]))
 
 
-def _items_body(session: Session, rows: list[models.Backup]) -> list[dict]:
+def items_body(session: Session, rows: list[models.Backup]) -> list[dict]:
     facts = _facts(session, rows)
     return [item_views.item(row, facts) for row in rows]
 
@@ -67,7 +67,8 @@ def protect(project_id: str, provider_id: str, resource_id: str):
     spec = parse_body(backup_schemas.ProtectBody).protect
     request_ = items.ProtectRequest(backup_name=spec.backup_name, description=spec.description,
                                     incremental=spec.incremental,
-                                    resource_type=spec.resource_type)
+                                    resource_type=spec.resource_type,
+                                    tags=tuple(tag.model_dump() for tag in spec.tags or ()))
     with intent() as it:
         checkpoint, item, operation = items.protect(it.session, project_id, resource_id,
                                                     request_)
@@ -107,7 +108,7 @@ def list_items(project_id: str):
         rows = list(session.execute(select(models.Backup).where(*where).order_by(*order)
                                     .options(_WITH_CHILDREN).limit(limit).offset(start))
                     .scalars())
-        body = {'checkpoint_items': _items_body(session, rows)}
+        body = {'checkpoint_items': items_body(session, rows)}
     return jsonify(body)
 
 
@@ -124,7 +125,7 @@ def count_items(project_id: str):
 def show_item(project_id: str, item_id: str):
     with read_scope() as session:
         item = items.get(session, project_id, item_id)
-        return jsonify({'checkpoint_item': _items_body(session, [item])[0]})
+        return jsonify({'checkpoint_item': items_body(session, [item])[0]})
 
 
 # -- backup records ------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def item(b: models.Backup, facts: ItemFacts) -> dict[str, Any]:
         'created_at': timefmt.evs(b.created_at), 'updated_at': timefmt.evs(b.updated_at),
         'protected_at': timefmt.evs(b.protected_at) or '',
         'backup_data': _backup_data(facts.servers.get(b.resource_id)),
-        'extend_info': extend_info, 'tags': [],
+        'extend_info': extend_info, 'tags': list(b.tags or []),
     }
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cbr_api import timefmt
-from cbr_common.backups import vault_tags
+from cbr_api import tag_routes, timefmt
 from cbr_common.db import models
 from cbr_common.policies.bindings import Outcome
 from cbr_common.vbs import policies
@@ -18,15 +17,11 @@ def policy(row: models.Policy, resource_count: int) -> dict[str, Any]:
     body: dict[str, Any] = {'backup_policy_id': row.id, 'backup_policy_name': row.name,
                             'scheduled_policy': scheduled,
                             'policy_resource_count': resource_count,
-                            'tags': tag_list(row)}
+                            'tags': tag_routes.tag_list(row)}
     time_zone = (row.family_fields or {}).get('time_zone')
     if time_zone:
         body['time_zone'] = time_zone
     return body
-
-
-def tag_list(row: models.Policy) -> list[dict[str, str]]:
-    return [{'key': key, 'value': value} for key, value in vault_tags.tags_of(row).items()]
 
 
 def _disk(resource_id: str, volume: models.Volume | None) -> dict[str, Any]:

@@ -38,6 +38,7 @@ class CheckpointRequest:
     full_backup_interval: int | None = None  # that run's policy: a full after so many
     family: str = CBR  # the API family whose vault it is
     prefix: str | None = None  # each backup named prefix + 4 characters (rule C7)
+    tags: Sequence[dict[str, str]] = ()  # given to every backup (a policy's, rule P16)
 
 
 def new(session: Session, project_id: str, vault_id: str, *, name: str = '',
@@ -107,7 +108,7 @@ def create(session: Session, project_id: str, request: CheckpointRequest
             name=name, description=request.description, full=full,
             checkpoint_id=checkpoint.id, expired_at=expires,
             include_volumes=vault_resources.include_volumes(association),
-            policy_id=request.policy_id, created_at=request.scheduled_at)
+            policy_id=request.policy_id, created_at=request.scheduled_at, tags=request.tags)
         with session.no_autoflush:  # the rows of all the backups go in one flush
             operation = requests.request_backup(session, project_id, vault.id, resource_id,
                                                 options=options, family=request.family)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,7 @@ class BackupOptions:
     include_volumes: frozenset[str] | None = None
     policy_id: str | None = None  # the policy whose scheduled run makes it (rule B2)
     created_at: dt.datetime | None = None  # that run's instant (default: now)
+    tags: Sequence[dict[str, str]] = ()  # ``{"key", "value"}``: given, or the policy's (P16)
 
 
 def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resource_type: str,
@@ -71,7 +72,7 @@ def _new_backup(session: Session, vault: models.Vault, *, resource: Any, resourc
                            checkpoint_id=options.checkpoint_id, expired_at=options.expired_at,
                            policy_id=options.policy_id,
                            auto_trigger=options.policy_id is not None, created_at=now,
-                           updated_at=now, family=vault.family)
+                           updated_at=now, family=vault.family, tags=list(options.tags))
     transition(session, backup, 'protecting', entity_type='backup')
     session.add(backup)
     return backup

@@ -1,5 +1,5 @@
-"""Tags on a vault (rule V13) or a VBS policy (P16), and the search of a project's vaults
-or policies by tags.
+"""Tags on a vault (rule V13), a CSBS or VBS policy (P16) or a CSBS backup, and the search
+of a project's vaults, policies or backups by tags.
 
 A vault's or policy's ``tags`` column is a JSON list of ``{"key", "value"}``; every change
 here assigns a new list, so SQLAlchemy sees it. Keys are unique per row, at most
@@ -19,7 +19,7 @@ from cbr_common.errors import InvalidInput, NotFound
 MAX_TAGS = 10
 FUZZY = '*'
 
-Tagged = models.Vault | models.Policy
+Tagged = models.Vault | models.Policy | models.Backup
 
 
 def _what(row: Tagged) -> str:

@@ -74,6 +74,7 @@ class ProtectRequest:
     description: str = ''
     incremental: bool = True
     resource_type: str = SERVER
+    tags: tuple[dict[str, str], ...] = ()
 
 
 def protect(session: Session, project_id: str, server_id: str, request: ProtectRequest
@@ -88,7 +89,8 @@ def protect(session: Session, project_id: str, server_id: str, request: ProtectR
     checkpoint = checkpoints.new(session, project_id, vault.id, name=request.backup_name or '',
                                  description=request.description)
     options = requests.BackupOptions(name=request.backup_name, description=request.description,
-                                     full=not request.incremental, checkpoint_id=checkpoint.id)
+                                     full=not request.incremental, checkpoint_id=checkpoint.id,
+                                     tags=request.tags)
     try:
         operation = requests.request_backup(session, project_id, vault.id, server_id,
                                             options=options, family=CSBS)

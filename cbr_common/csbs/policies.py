@@ -159,4 +159,4 @@ def execute(session: Session, project_id: str, spec: schema.Execute
             policy.id, ', '.join(sorted(running))), field='checkpoint.plan_id')
     return checkpoints.create(session, project_id, checkpoints.CheckpointRequest(
         vault_id=families.policy_vault(session, policy).id, resource_ids=wanted,
-        family=families.CSBS, prefix=MANUAL_RUN_PREFIX))
+        family=families.CSBS, prefix=MANUAL_RUN_PREFIX, tags=policy.tags or ()))

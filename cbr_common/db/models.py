@@ -413,6 +413,7 @@ class Backup(Base):
     auto_trigger: Mapped[bool] = mapped_column(Boolean, default=False)
     expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     family: Mapped[str] = mapped_column(String(8), default='cbr', server_default='cbr')
+    tags: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True, default=list)
     children: Mapped[list['Backup']] = relationship(order_by='Backup.resource_id')
 
     __table_args__ = (Index('ix_backups_vault_resource', 'vault_id', 'resource_id', 'status'),

@@ -112,7 +112,7 @@ def _fire_one(vault_id: str, instant: dt.datetime
                         retention_duration_days=definition.get('retention_duration_days') or -1,
                         scheduled_at=instant,
                         full_backup_interval=definition.get('full_backup_interval'),
-                        family=vault.family))
+                        family=vault.family, tags=policy.tags or ()))
                 run.checkpoint_id = checkpoint.id
             vault.next_run_at = next_fire(policy, instant)
             return [operation.id for operation in operations], vault.next_run_at

@@ -192,7 +192,7 @@ def execute(session: Session, policy: models.Policy) -> list[models.Operation]:
             code=codes.POLICY_RUNNING)
     _, operations = checkpoints.create(session, policy.project_id, checkpoints.CheckpointRequest(
         vault_id=families.policy_vault(session, policy).id, resource_ids=bound, family=VBS,
-        prefix=AUTO_PREFIX))
+        prefix=AUTO_PREFIX, tags=policy.tags or ()))
     return operations
 
 

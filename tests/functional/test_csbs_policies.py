@@ -147,15 +147,23 @@ def test_running_a_policy_now_names_its_backups_and_refuses_while_one_runs(csbs,
     assert item['extend_info']['auto_trigger'] is False
 
 
-def test_a_scheduled_run_backs_up_the_bound_servers_the_same_day(csbs, stack):
-    # rule: P3, P5, B2
+@pytest.fixture
+def frozen(stack):
+    """The shared stack's clock frozen for the test, running again after it (other tests
+    on this stack order rows by creation time)."""
     admin = stack.admin()
     assert admin.post('/sim/v1/clock', json={'action': 'freeze'}).status_code == 200
-    now = dt.datetime.fromisoformat(admin.get('/sim/v1/clock').json()['now'])
+    yield admin
+    assert admin.post('/sim/v1/clock', json={'action': 'resume'}).status_code == 200
+
+
+def test_a_scheduled_run_backs_up_the_bound_servers_the_same_day(csbs, frozen):
+    # rule: P3, P5, B2
+    now = dt.datetime.fromisoformat(frozen.get('/sim/v1/clock').json()['now'])
     due = now + dt.timedelta(hours=1, minutes=7)
     server, _ = csbs.server((10,))
     policy = csbs.policy([server], name='plan-daily', pattern=_daily(due.hour, due.minute))
-    assert admin.post('/sim/v1/clock', json={
+    assert frozen.post('/sim/v1/clock', json={
         'action': 'set', 'to': (due + dt.timedelta(minutes=1)).isoformat()}).status_code == 200
     item, = poll(lambda: csbs.items(policy_id=policy['id']),
                  lambda found: len(found) == 1 and found[0]['status'] == 'available', 60,
@@ -165,3 +173,55 @@ def test_a_scheduled_run_backs_up_the_bound_servers_the_same_day(csbs, stack):
     created = dt.datetime.fromisoformat(item['created_at'])
     assert created.replace(second=0, microsecond=0) == due.replace(
         second=0, microsecond=0, tzinfo=None)
+
+
+@pytest.mark.parametrize('collection', ['csbs_backup_policy', 'csbs_backup'])
+def test_tags_of_policies_and_backups(csbs, collection):
+    # rule: P16
+    server, _ = csbs.server((10,))
+    if collection == 'csbs_backup_policy':
+        tagged = csbs.policy([server], name='plan-tags-%d' % len(csbs.items()))['id']
+        other = csbs.policy([], name='plan-untagged-%d' % len(csbs.items()))['id']
+    else:
+        tagged = csbs.backup(server, backup_name='tagged', tags=[{'key': 'env', 'value': 'x'}])[
+            'id']
+        assert csbs.item(tagged)['tags'] == [{'key': 'env', 'value': 'x'}]
+        other = csbs.backup(server, backup_name='untagged')['id']
+    path = '%s/%s/tags' % (collection, tagged)
+    assert csbs.call('POST', path, expect=204,
+                     json={'tag': {'key': 'env', 'value': 'prod'}}) == {}
+    assert csbs.call('POST', path + '/action', expect=204, json={
+        'action': 'create', 'tags': [{'key': 'team', 'value': 'db'}]}) == {}
+    assert csbs.call('GET', path)['tags'] == [{'key': 'env', 'value': 'prod'},
+                                              {'key': 'team', 'value': 'db'}]
+    project = {tag['key']: tag['values'] for tag in csbs.call('GET', collection + '/tags')['tags']}
+    assert 'prod' in project['env'] and 'db' in project['team']
+    found = csbs.call('POST', collection + '/resource_instances/action', json={
+        'action': 'filter', 'tags': [{'key': 'team', 'values': ['db']}]})
+    assert tagged in {row['resource_id'] for row in found['resources']}
+    assert other not in {row['resource_id'] for row in found['resources']}
+    counted = csbs.call('POST', collection + '/resource_instances/action', json={
+        'action': 'count', 'tags': [{'key': 'team', 'values': ['db']}]})
+    assert set(counted) == {'total_count'} and counted['total_count'] >= 1
+    assert csbs.call('DELETE', path + '/team', expect=204) == {}
+    assert csbs.error('DELETE', path + '/team', 404)['error_code'] == 'CSBS.7001'
+    eleven = [{'key': 'k%d' % i, 'value': 'v'} for i in range(11)]
+    too_many = csbs.error('POST', path + '/action', 400, json={'action': 'create',
+                                                               'tags': eleven})
+    assert too_many['error_code'] in ('CSBS.7000', 'CSBS.9001')
+    wrong = csbs.error('POST', path + '/action', 400, json={'action': 'update',
+                                                           'tags': [{'key': 'a', 'value': 'b'}]})
+    assert 'action' in wrong['error_msg']
+
+
+def test_a_policy_run_gives_its_backups_the_policy_tags(csbs):
+    # rule: P16
+    server, _ = csbs.server((10,))
+    body = csbs.policy_body([server], name='plan-tagged-run')
+    body['policy']['tags'] = [{'key': 'app', 'value': 'erp'}]
+    policy = csbs.call('POST', 'policies', json=body)['policy']
+    assert policy['tags'] == [{'key': 'app', 'value': 'erp'}]
+    checkpoint = csbs.call('POST', 'providers/%s/checkpoints' % PROVIDER_ID, json={
+        'checkpoint': {'plan_id': policy['id'], 'parameters': {}}})['checkpoint']
+    item, = csbs.wait_items(checkpoint['id'], 1)
+    assert item['tags'] == [{'key': 'app', 'value': 'erp'}]

@@ -6,7 +6,8 @@ Create Date: 2026-12-06
 
 ``vaults.family`` and ``backups.family`` name the API family a vault or backup belongs to:
 ``cbr`` for CBR v3, ``csbs`` and ``vbs`` for the per-project service vaults that hold
-CSBS v1 and VBS v2 backups (see :mod:`cbr_common.backups.families`).  ``policies`` get the
+CSBS v1 and VBS v2 backups (see :mod:`cbr_common.backups.families`); ``backups.tags`` are
+the tags of CSBS backups and those a VBS policy copies to its backups.  ``policies`` get the
 same ``family``, a ``description`` and ``tags`` (CSBS and VBS policies have them), the
 API-specific fields the core does not read (``family_fields``), and names of up to 255
 characters (CSBS, rule P2).
@@ -27,6 +28,7 @@ def upgrade() -> None:
     with op.batch_alter_table('backups') as table:
         table.add_column(sa.Column('family', sa.String(8), nullable=False, server_default='cbr'))
         table.create_index('ix_backups_project_family', ['project_id', 'family'])
+        table.add_column(sa.Column('tags', sa.JSON(), nullable=True))
     with op.batch_alter_table('policies') as table:
         table.add_column(sa.Column('family', sa.String(8), nullable=False, server_default='cbr'))
         table.add_column(sa.Column('description', sa.String(255), nullable=False,
@@ -44,6 +46,7 @@ def downgrade() -> None:
         table.drop_column('description')
         table.drop_column('family')
     with op.batch_alter_table('backups') as table:
+        table.drop_column('tags')
         table.drop_index('ix_backups_project_family')
         table.drop_column('family')
     with op.batch_alter_table('vaults') as table:

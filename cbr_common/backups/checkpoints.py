@@ -18,7 +18,7 @@ from cbr_common import clock, ids
 from cbr_common.backups import SERVER, codes, requests, vault_resources, vaults
 from cbr_common.backups.families import CBR
 from cbr_common.db import models
-from cbr_common.errors import InvalidInput
+from cbr_common.errors import InvalidInput, NotFound
 from cbr_common.inventory import lookup
 from cbr_common.operations import outbox
 
@@ -133,6 +133,12 @@ def _skipped_task(session: Session, vault: models.Vault, checkpoint: models.Chec
 
 
 def get(session: Session, project_id: str, checkpoint_id: str) -> models.Checkpoint:
-    """The project's checkpoint, or a 404."""
-    return lookup.owned(session, models.Checkpoint, project_id, checkpoint_id,
-                        what='checkpoint', field='checkpoint_id', code=codes.CHECKPOINT_NOT_FOUND)
+    """The project's checkpoint of a CBR vault, or a 404 (also for a CSBS backup record)."""
+    checkpoint = lookup.owned(session, models.Checkpoint, project_id, checkpoint_id,
+                              what='checkpoint', field='checkpoint_id',
+                              code=codes.CHECKPOINT_NOT_FOUND)
+    vault = session.get(models.Vault, checkpoint.vault_id)
+    if vault is None or vault.family != CBR:
+        raise NotFound('checkpoint %s does not exist' % checkpoint_id, field='checkpoint_id',
+                       code=codes.CHECKPOINT_NOT_FOUND)
+    return checkpoint

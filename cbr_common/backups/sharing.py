@@ -172,9 +172,9 @@ def shared_with(project_id: str, statuses: Sequence[str] | None = None):
 
 
 def visible_backup(session: Session, project_id: str, backup_id: str) -> models.Backup:
-    """A backup the project owns or that is shared with it, or a 404."""
+    """A CBR backup the project owns or that is shared with it, or a 404."""
     backup = session.execute(select(models.Backup).where(
-        models.Backup.id == backup_id,
+        models.Backup.id == backup_id, models.Backup.family == families.CBR,
         or_(models.Backup.project_id == project_id,
             models.Backup.id.in_(shared_with(project_id))))).scalar_one_or_none()
     if backup is None:
@@ -187,7 +187,7 @@ def usable_backup(session: Session, project_id: str, backup_id: str) -> models.B
     """A backup the project may create resources from: its own, or one shared with it and
     accepted (rule S2); locked."""
     backup = session.execute(select(models.Backup).where(
-        models.Backup.id == backup_id,
+        models.Backup.id == backup_id, models.Backup.family == families.CBR,
         or_(models.Backup.project_id == project_id,
             models.Backup.id.in_(shared_with(project_id, ['accepted']))))
         .with_for_update()).scalar_one_or_none()

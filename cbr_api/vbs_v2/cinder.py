@@ -8,6 +8,8 @@ are CBR v3's, ``/block-storage/v3/{project_id}/backups…`` (catalog type
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
@@ -29,9 +31,10 @@ SORT_KEYS = {'created_at': models.Backup.created_at, 'updated_at': models.Backup
 MAX_LIMIT = 1000
 
 
-def _filters(project_id: str) -> list:
-    """``name``, ``status`` (as VBS shows it) and ``volume_id`` narrow the list."""
-    where = [backups.listed(project_id)]
+def backup_filters() -> list:
+    """Conditions on the backups of a list: ``name``, ``status`` (as VBS shows it) and
+    ``volume_id`` narrow it (the sharing list's too)."""
+    where = []
     args = request.args
     if args.get('name'):
         where.append(models.Backup.name == args['name'])
@@ -42,12 +45,13 @@ def _filters(project_id: str) -> list:
     return where
 
 
-def _order() -> list:
-    """``sort_key`` (default ``created_at``) and ``sort_dir`` (default ``desc``), then id."""
-    column = SORT_KEYS[query_choice('sort_key', SORT_KEYS, 'created_at') or 'created_at']
+def sort_order(keys: Mapping[str, Any], tiebreak: Any) -> list:
+    """``sort_key`` (one of ``keys``, default ``created_at``) and ``sort_dir`` (default
+    ``desc``), then ``tiebreak`` in the same direction."""
+    column = keys[query_choice('sort_key', keys, 'created_at') or 'created_at']
     descending = query_choice('sort_dir', ('asc', 'desc'), 'desc') == 'desc'
     return [column.desc() if descending else column.asc(),
-            models.Backup.id.desc() if descending else models.Backup.id.asc()]
+            tiebreak.desc() if descending else tiebreak.asc()]
 
 
 def _next_link(url: str, limit: int, marker: str) -> list[dict[str, str]]:
@@ -65,7 +69,8 @@ def make_blueprint(api: CinderApi) -> Blueprint:
 
     def _list(project_id: str, detailed: bool, suffix: tuple[str, ...]):
         limit, offset = query_page(MAX_LIMIT)
-        where, order = _filters(project_id), _order()
+        where = [backups.listed(project_id), *backup_filters()]
+        order = sort_order(SORT_KEYS, models.Backup.id)
         with read_scope() as session:
             start = page_start(session, select(models.Backup.id).where(*where).order_by(*order),
                                request.args.get('marker'), offset)

@@ -69,3 +69,16 @@ class Restore(_Body):
 
 class RestoreBody(_Body):
     restore: Restore
+
+
+class Shared(_Body):
+    """``shared`` of ``POST /v2/{project_id}/os-vendor-backup-sharing``: the backup and the
+    projects to share it with (their form, rule S4, and their number, rule S1, are the
+    domain's)."""
+
+    backup_id: Identifier
+    to_project_ids: Annotated[list[Identifier], Field(min_length=1)]
+
+
+class SharedBody(_Body):
+    shared: Shared

@@ -1,4 +1,4 @@
-"""Response bodies of the VBS v2 backup APIs: Cinder-style backups and the quota.
+"""Response bodies of the VBS v2 backup APIs: Cinder-style backups, shares and the quota.
 
 The Cinder-native API is mounted twice (:data:`V2` and :data:`V3`); the two differ only
 in their path and in the name of the owning-project attribute.
@@ -91,6 +91,21 @@ def detail(api: CinderApi, b: models.Backup, known: Facts) -> dict[str, Any]:
         'service_metadata': _service_metadata(b, source, b.resource_id in known.bootable),
         'source': source,
     }
+
+
+def share(m: models.BackupMember) -> dict[str, Any]:
+    """A share of a backup with one project, as ``POST …/os-vendor-backup-sharing``
+    answers it (a cancelled share is gone, so ``deleted`` is always false)."""
+    return {'id': m.id, 'backup_id': m.backup_id, 'from_project_id': m.project_id,
+            'to_project_id': m.dest_project_id, 'created_at': timefmt.evs(m.created_at),
+            'updated_at': timefmt.evs(m.updated_at), 'deleted': False, 'deleted_at': None}
+
+
+def shares(session: Session,
+           rows: Sequence[tuple[models.BackupMember, models.Backup]]) -> list[dict[str, Any]]:
+    """Shares as the sharing list and show give them: each with its backup's detail."""
+    known = facts(session, [backup for _, backup in rows])
+    return [{**share(member), 'backup': detail(V2, backup, known)} for member, backup in rows]
 
 
 def quota(usage: Usage) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cbr_common import clock, ids
 from cbr_common.backups import SERVER, TURBO, VOLUME, codes, durations, sharing, vaults
-from cbr_common.backups.families import CBR, shown
+from cbr_common.backups.families import CBR, VBS, shown
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput, WrongState
 from cbr_common.inventory import lookup, shares, volumes
@@ -306,9 +306,10 @@ def was_system_disk(session: Session, device: models.Backup) -> bool:
 def _source(session: Session, project_id: str, backup_id: str, resource_type: str, what: str,
             size: int, fields: tuple[str, str]) -> models.Backup:
     """The backup a new disk or file system of ``size`` GB is made from: the project's own
-    or one shared with it and accepted (rule S2), available, of ``resource_type``, and
-    no larger than ``size``; ``fields`` name the backup id and the size in errors."""
-    backup = sharing.usable_backup(session, project_id, backup_id)
+    or one shared with it and accepted (rule S2), a CBR or VBS one (EVS makes disks from
+    both), available, of ``resource_type``, and no larger than ``size``; ``fields`` name
+    the backup id and the size in errors."""
+    backup = sharing.usable_backup(session, project_id, backup_id, of=(CBR, VBS))
     _require_available(backup)
     if backup.resource_type != resource_type or backup.parent_id is not None:
         raise InvalidInput('backup %s is not a %s backup' % (backup_id, what), field=fields[0])

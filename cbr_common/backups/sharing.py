@@ -6,7 +6,8 @@ project accepts, naming one of its vaults of the backup's type whose free space 
 than the backup's size, or rejects.  An accepted backup can be used to create disks but
 never restores the sharer's resources.  Deleting the backup removes its members, so it
 disappears for them; what they made from it stays.  Accepting copies no blocks: the
-backup's chunks stay in the sharer's vault (docs/decisions.md).
+backup's chunks stay in the sharer's vault (docs/decisions.md).  VBS v2 shares disk
+backups through :func:`share` too, its members accepted at once (docs/vbs.md).
 """
 from __future__ import annotations
 
@@ -31,7 +32,15 @@ MEMBER_STATES = ('pending', 'accepted', 'rejected')
 def add(session: Session, project_id: str, backup_id: str,
         member_ids: Sequence[str]) -> list[models.BackupMember]:
     """Share the caller's backup with ``member_ids``; returns the new members."""
-    backup = _owned(session, project_id, backup_id, lock=True)
+    return share(session, _owned(session, project_id, backup_id, lock=True), member_ids)
+
+
+def share(session: Session, backup: models.Backup, member_ids: Sequence[str], *,
+          accept: bool = False) -> list[models.BackupMember]:
+    """Share ``backup`` (found for its owner, locked) with ``member_ids`` (rules S1, B8);
+    returns the new members, ``pending``, or ``accepted`` at once with ``accept`` (VBS has
+    no accept step)."""
+    project_id, backup_id = backup.project_id, backup.id
     if backup.parent_id is not None or backup.resource_type not in SHAREABLE:
         raise InvalidInput('only server and disk backups can be shared', field='backup_id',
                            code=codes.BACKUP_STATE)
@@ -44,6 +53,9 @@ def add(session: Session, project_id: str, backup_id: str,
                          code=codes.BACKUP_STATE)
     existing = members_of(session, backup_id)
     known = {member.dest_project_id for member in existing}
+    if len(existing) + len(member_ids) > MAX_MEMBERS:  # rule S1
+        raise InvalidInput('a backup is shared with at most %d projects' % MAX_MEMBERS,
+                           field='members')
     if len(set(member_ids)) != len(member_ids):
         raise InvalidInput('members names a project twice', field='members')
     for member_id in member_ids:
@@ -55,9 +67,6 @@ def add(session: Session, project_id: str, backup_id: str,
         if session.get(models.Project, member_id) is None:
             raise InvalidInput('project %s does not exist in this region' % member_id,
                                field='members')
-    if len(existing) + len(member_ids) > MAX_MEMBERS:  # rule S1
-        raise InvalidInput('a backup is shared with at most %d projects' % MAX_MEMBERS,
-                           field='members')
     now = clock.now()
     added = []
     for member_id in member_ids:
@@ -65,6 +74,8 @@ def add(session: Session, project_id: str, backup_id: str,
                                      project_id=project_id, dest_project_id=member_id,
                                      created_at=now, updated_at=now)
         transition(session, member, 'pending', entity_type='member')
+        if accept:
+            transition(session, member, 'accepted', entity_type='member')
         session.add(member)
         added.append(member)
     return added
@@ -157,9 +168,14 @@ def data_bytes(backup: models.Backup) -> int:
 def remove(session: Session, project_id: str, backup_id: str, member_id: str) -> None:
     """The sharer stops sharing with one project."""
     _owned(session, project_id, backup_id)
-    member = _member(session, backup_id, member_id, lock=True)
-    transition(session, member, 'deleted', entity_type='member')
-    session.delete(member)
+    drop(session, [_member(session, backup_id, member_id, lock=True)])
+
+
+def drop(session: Session, members: Sequence[models.BackupMember]) -> None:
+    """End these shares: each member goes ``deleted`` and its row is removed."""
+    for member in members:
+        transition(session, member, 'deleted', entity_type='member')
+        session.delete(member)
 
 
 def shared_with(project_id: str, statuses: Sequence[str] | None = None):
@@ -183,11 +199,12 @@ def visible_backup(session: Session, project_id: str, backup_id: str) -> models.
     return backup
 
 
-def usable_backup(session: Session, project_id: str, backup_id: str) -> models.Backup:
-    """A backup the project may create resources from: its own, or one shared with it and
-    accepted (rule S2); locked."""
+def usable_backup(session: Session, project_id: str, backup_id: str,
+                  of: Sequence[str] = (families.CBR,)) -> models.Backup:
+    """A backup of the families ``of`` the project may create resources from: its own, or
+    one shared with it and accepted (rule S2); locked."""
     backup = session.execute(select(models.Backup).where(
-        models.Backup.id == backup_id, models.Backup.family == families.CBR,
+        models.Backup.id == backup_id, models.Backup.family.in_(of),
         or_(models.Backup.project_id == project_id,
             models.Backup.id.in_(shared_with(project_id, ['accepted']))))
         .with_for_update()).scalar_one_or_none()

@@ -59,7 +59,8 @@ def test_list_filters_and_pages(stack):
 def test_server_attach_stop_start_detach_delete(stack):
     client = stack.client()
     pid = client.project_id
-    servers = client.get('/v1/%s/cloudservers/detail' % pid).json()['servers']
+    servers = client.get('/v1/%s/cloudservers/detail' % pid,
+                         params={'name': 'server-1'}).json()['servers']  # not only page 1
     server = next(s for s in servers if s['name'] == 'server-1')
     assert server['status'] == 'ACTIVE'
     disk = create_disk(client, name='attach-me')

@@ -37,30 +37,41 @@ def _server(session: Session, project_id: str, server_id: str, field: str
 def protect_refusal(session: Session, project_id: str, server_id: str,
                     resource_type: str = SERVER) -> CsbsError | None:
     """Why CSBS would refuse to back up the server now, or None."""
-    if resource_type != SERVER:
-        return CsbsError(codes.TYPE_NOT_PROTECTABLE, 'Resource (%s) type (%s) is not '
-                         'support protection.' % (server_id, resource_type),
-                         field='resource_type')
-    server = _server(session, project_id, server_id, 'resource_id')
-    if isinstance(server, CsbsError):
-        return server
-    if server.status not in requests.BACKUP_READY_SERVER or server.task_state:
-        return CsbsError(codes.SERVER_STATE, 'Server (%s) status (%s) is not allowed to '
-                         'protect.' % (server_id, server.task_state or server.status),
-                         field='resource_id')
-    volumes = [attachment.volume for attachment in server.attachments]
-    if not volumes:
-        return CsbsError(codes.NO_VOLUMES, 'No volume attached to the server (%s) for '
-                         'protect.' % server_id, field='resource_id')
-    for volume in volumes:
-        if volume.multiattach:  # rule C2
-            return CsbsError(codes.SHARED_VOLUME, 'Volume (%s) attached to server (%s) is '
-                             'shareable volume.' % (volume.id, server_id), field='resource_id')
+    refusal = server_refusal(session, project_id, server_id, resource_type)
+    if refusal is not None:
+        return refusal
     running = requests.running_backup(session, server_id)
     if running is not None:
         return CsbsError(codes.SERVER_STATE, 'Server (%s) is being backed up (%s); it is '
                          'not allowed to protect now.' % (server_id, running),
                          field='resource_id')
+    return None
+
+
+def server_refusal(session: Session, project_id: str, server_id: str,
+                   resource_type: str = SERVER, field: str = 'resource_id'
+                   ) -> CsbsError | None:
+    """Why CSBS would refuse to protect the server at all (a backup now, or binding it to
+    a policy), naming ``field``: its type, existence, state, disks, shared disks."""
+    if resource_type != SERVER:
+        return CsbsError(codes.TYPE_NOT_PROTECTABLE, 'Resource (%s) type (%s) is not '
+                         'support protection.' % (server_id, resource_type),
+                         field='resource_type' if field == 'resource_id' else field)
+    server = _server(session, project_id, server_id, field)
+    if isinstance(server, CsbsError):
+        return server
+    if server.status not in requests.BACKUP_READY_SERVER or server.task_state:
+        return CsbsError(codes.SERVER_STATE, 'Server (%s) status (%s) is not allowed to '
+                         'protect.' % (server_id, server.task_state or server.status),
+                         field=field)
+    volumes = [attachment.volume for attachment in server.attachments]
+    if not volumes:
+        return CsbsError(codes.NO_VOLUMES, 'No volume attached to the server (%s) for '
+                         'protect.' % server_id, field=field)
+    for volume in volumes:
+        if volume.multiattach:  # rule C2
+            return CsbsError(codes.SHARED_VOLUME, 'Volume (%s) attached to server (%s) is '
+                             'shareable volume.' % (volume.id, server_id), field=field)
     return None
 
 

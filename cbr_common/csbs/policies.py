@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cbr_common import ids
 from cbr_common.backups import SERVER, checkpoints, families, requests
-from cbr_common.csbs import codes
+from cbr_common.csbs import checks, codes
 from cbr_common.csbs import policy_schema as schema
 from cbr_common.db import models
 from cbr_common.errors import InvalidInput
@@ -121,11 +121,11 @@ def _bind_exactly(session: Session, policy: models.Policy,
     bindings.unbind(session, policy, unwanted, codes.POLICY_NOT_FOUND)
     candidates = []
     for index, resource in enumerate(resources):
+        refusal = checks.server_refusal(session, policy.project_id, resource.id,
+                                        field='policy.resources.%d.id' % index)
+        if refusal is not None:  # rules C2, and the server's state
+            raise refusal
         server = session.get(models.Server, resource.id)
-        if server is None or server.project_id != policy.project_id:
-            raise InvalidInput('server %s does not exist' % resource.id,
-                               field='policy.resources.%d.id' % index,
-                               code=codes.SERVER_NOT_FOUND)
         candidates.append(bindings.Candidate(resource.id, resource.name or server.name))
     outcome = bindings.bind(session, policy, candidates, RULES)
     if outcome.refused:

@@ -7,8 +7,11 @@ import datetime as dt
 import pytest
 
 from cbr_common.csbs import PROVIDER_ID
+from cbr_common.db import models
+from cbr_common.db.engine import session_scope
 from tests.support import csbs as csbs_support
 from tests.support.client import poll
+from tests.support.dataplane import StackBackups
 
 WEEKLY = ('BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nRRULE:FREQ=WEEKLY;BYDAY=TH;BYHOUR=12;BYMINUTE=27'
           '\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n')
@@ -225,3 +228,21 @@ def test_a_policy_run_gives_its_backups_the_policy_tags(csbs):
         'checkpoint': {'plan_id': policy['id'], 'parameters': {}}})['checkpoint']
     item, = csbs.wait_items(checkpoint['id'], 1)
     assert item['tags'] == [{'key': 'app', 'value': 'erp'}]
+
+
+def test_servers_with_shared_disks_or_in_the_wrong_state_are_refused(csbs, stack):
+    # rule: C2
+    shared_server, _ = csbs.server((10, 10), shared=True)
+    refused = csbs.error('POST', 'policies', 400, json=csbs.policy_body(
+        [shared_server], name='plan-shared'))
+    assert refused['error_code'] == 'CSBS.6010'
+    assert 'policy.resources.0.id' in refused['error_msg']
+    broken, _ = csbs.server((10,))
+    with StackBackups(stack).attached():
+        with session_scope() as session:
+            session.get(models.Server, broken).status = 'ERROR'
+    body = csbs.policy_body([broken], name='plan-broken')
+    refused = csbs.error('POST', 'policies', 400, json=body)
+    assert refused['error_code'] == 'CSBS.6006'
+    assert 'policy.resources.0.id' in refused['error_msg']
+    assert csbs.call('GET', 'policies', params={'name': 'plan-broken'})['policies'] == []

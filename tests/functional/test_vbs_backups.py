@@ -232,7 +232,7 @@ def _csbs_backup(session, project_id: str, server_id: str):
 
 
 def test_the_backup_quota_fails_the_job_that_would_exceed_it(fresh_stack_factory):
-    # rule: D5
+    # rule: D5, T3
     vbs = Vbs(fresh_stack_factory(settings={'vbs': {'backup_quota': 2}}))
     disks = [vbs.cbr.disk(10), vbs.cbr.disk(20)]
     for disk in disks:

@@ -58,11 +58,15 @@ class _Body(BaseModel):
 
 
 class SysTag(_Body):
+    """A system tag (``sys_tags``), which only the op_service role may give."""
+
     key: str
     value: str
 
 
 class SysTags(_Body):
+    """A system tag search condition (``sys_tags``), for the op_service role only."""
+
     key: str
     values: list[str]
 
@@ -121,6 +125,8 @@ Conditions = Annotated[list[TagsReq], Field(min_length=1, max_length=vault_tags.
 
 
 class Match(_Body):
+    """A ``matches`` entry: the ``resource_name`` a search must match."""
+
     key: Literal['resource_name']
     value: Annotated[str, Field(max_length=255)]
 

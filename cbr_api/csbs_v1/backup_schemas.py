@@ -36,6 +36,8 @@ class ProtectParam(_Body):
 
 
 class ProtectBody(_Body):
+    """The body of a one-off backup of a server (#12)."""
+
     protect: ProtectParam
 
 
@@ -91,11 +93,15 @@ class ResourceActionBody(_Body):
 
 
 class ServerTargets(_Body):
+    """``parameters.targets`` of a restore: the server and each disk backup's target disk."""
+
     server_id: Identifier
     volumes: Volumes
 
 
 class RestoreParameters(_Body):
+    """``restore.parameters``: the item to restore, where, and whether to start the server."""
+
     checkpoint_item_id: Identifier
     power_on: bool
     targets: ServerTargets
@@ -111,6 +117,8 @@ class RestoreSpec(_Body):
 
 
 class RestoreBody(_Body):
+    """The body of ``POST /v1/{project_id}/restores`` (#15)."""
+
     restore: RestoreSpec
 
 

@@ -46,6 +46,8 @@ class CloudBackup(_DiskBackup):
 
 
 class CloudBackupBody(_Body):
+    """The body of ``POST /v2/{project_id}/cloudbackups``."""
+
     backup: CloudBackup
 
 
@@ -58,6 +60,8 @@ class CinderBackup(_DiskBackup):
 
 
 class CinderBackupBody(_Body):
+    """The body of a Cinder-style backup create (v2, and v3 under ``/block-storage``)."""
+
     backup: CinderBackup
 
 
@@ -68,6 +72,8 @@ class Restore(_Body):
 
 
 class RestoreBody(_Body):
+    """The body of a restore, VBS-native or Cinder-style."""
+
     restore: Restore
 
 
@@ -81,4 +87,6 @@ class Shared(_Body):
 
 
 class SharedBody(_Body):
+    """The body of ``POST /v2/{project_id}/os-vendor-backup-sharing``."""
+
     shared: Shared

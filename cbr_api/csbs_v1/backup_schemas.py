@@ -9,25 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from cbr_common.backups import SERVER
-from cbr_common.naming import Tag, check_name, rule_error, unique_keys
+from cbr_common.csbs.fields import Description, Name
+from cbr_common.naming import Tag, rule_error, unique_keys
+from cbr_common.policies.schema import Body
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64)]
-BackupName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(check_name)]
-Description = Annotated[str, Field(max_length=255, pattern=r'^[^<>]*$')]
 Tags = Annotated[list[Tag], Field(min_length=1, max_length=10), AfterValidator(unique_keys)]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra='ignore')
-
-
-class ProtectParam(_Body):
+class ProtectParam(Body):
     """``protect`` of a one-off backup (#12); ``tags`` become the backup's."""
 
-    backup_name: BackupName | None = None
+    backup_name: Name | None = None
     description: Description = ''
     incremental: bool = True
     resource_type: Identifier = SERVER
@@ -35,20 +31,20 @@ class ProtectParam(_Body):
     extra_info: dict[str, Any] | None = None
 
 
-class ProtectBody(_Body):
+class ProtectBody(Body):
     """The body of a one-off backup of a server (#12)."""
 
     protect: ProtectParam
 
 
-class ResourceRef(_Body):
+class ResourceRef(Body):
     """One server of ``check_protectable``."""
 
     resource_id: Identifier
     resource_type: Identifier
 
 
-class VolumeMapping(_Body):
+class VolumeMapping(Body):
     """A disk backup and the disk that receives its data."""
 
     backup_id: Identifier
@@ -64,7 +60,7 @@ def _unique_backups(volumes: list[VolumeMapping]) -> list[VolumeMapping]:
 Volumes = Annotated[list[VolumeMapping], Field(min_length=1), AfterValidator(_unique_backups)]
 
 
-class RestoreTarget(_Body):
+class RestoreTarget(Body):
     """``target`` of ``check_restorable``."""
 
     resource_id: Identifier
@@ -72,14 +68,14 @@ class RestoreTarget(_Body):
     volumes: Volumes
 
 
-class RestorableRef(_Body):
+class RestorableRef(Body):
     """One backup and its target of ``check_restorable``."""
 
     checkpoint_item_id: Identifier
     target: RestoreTarget
 
 
-class ResourceActionBody(_Body):
+class ResourceActionBody(Body):
     """``POST /providers/{provider_id}/resources/action``: the body's key picks the check."""
 
     check_protectable: list[ResourceRef] | None = Field(default=None, min_length=1)
@@ -92,14 +88,14 @@ class ResourceActionBody(_Body):
         return self
 
 
-class ServerTargets(_Body):
+class ServerTargets(Body):
     """``parameters.targets`` of a restore: the server and each disk backup's target disk."""
 
     server_id: Identifier
     volumes: Volumes
 
 
-class RestoreParameters(_Body):
+class RestoreParameters(Body):
     """``restore.parameters``: the item to restore, where, and whether to start the server."""
 
     checkpoint_item_id: Identifier
@@ -107,7 +103,7 @@ class RestoreParameters(_Body):
     targets: ServerTargets
 
 
-class RestoreSpec(_Body):
+class RestoreSpec(Body):
     """``restore`` of ``POST /restores`` (#15)."""
 
     provider_id: Identifier
@@ -116,7 +112,7 @@ class RestoreSpec(_Body):
     parameters: RestoreParameters
 
 
-class RestoreBody(_Body):
+class RestoreBody(Body):
     """The body of ``POST /v1/{project_id}/restores`` (#15)."""
 
     restore: RestoreSpec

@@ -51,18 +51,6 @@ def policy_vault(session: Session, policy: models.Policy) -> models.Vault:
                  policy_id=policy.id)
 
 
-def vault_for(session: Session, project_id: str, family: str,
-              resource_id: str) -> models.Vault:
-    """Where a new ``family`` backup of a resource goes: the vault of the policy it is
-    bound to, so that its backups form one chain, else the project's service vault."""
-    bound = session.execute(
-        select(models.Vault).join(models.VaultResource,
-                                  models.VaultResource.vault_id == models.Vault.id)
-        .where(models.VaultResource.resource_id == resource_id,
-               models.Vault.family == family)).scalar_one_or_none()
-    return bound if bound is not None else service_vault(session, project_id, family)
-
-
 def _made(session: Session, vault_id: str, project_id: str, family: str, *, name: str,
           policy_id: str | None = None) -> models.Vault:
     """The service vault ``vault_id``, made now if it does not exist yet."""

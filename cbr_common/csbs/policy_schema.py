@@ -17,18 +17,13 @@ from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from cbr_common.backups import SERVER
 from cbr_common.csbs import PROVIDER_ID
-from cbr_common.naming import Tag, check_name, rule_error, unique_keys
+from cbr_common.csbs.fields import Description, Name
+from cbr_common.naming import Tag, rule_error, unique_keys
 from cbr_common.policies import schema, triggers
 
 MAX_SERVERS = 64  # rule C1
 MAX_TAGS = 10
 MAX_PATTERN_CHARS = 10240
-
-
-def _no_angle_brackets(text: str) -> str:
-    if '<' in text or '>' in text:
-        raise rule_error('must not contain < or >')
-    return text
 
 
 def _the_provider(value: str) -> str:
@@ -53,8 +48,6 @@ def rrules_of(text: str) -> list[str]:
     return rules
 
 
-PolicyName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(check_name)]
-Description = Annotated[str, Field(max_length=255), AfterValidator(_no_angle_brackets)]
 Count = Annotated[int, schema.unlimited_or(1, 99999)]
 
 
@@ -139,7 +132,7 @@ Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(unique_ke
 class PolicyCreate(schema.Body):
     """``policy`` of ``POST /v1/{project_id}/policies``."""
 
-    name: PolicyName
+    name: Name
     description: Description = ''
     provider_id: Annotated[str, AfterValidator(_the_provider)]
     parameters: dict[str, Any] = Field(default_factory=lambda: {'common': {}})
@@ -152,7 +145,7 @@ class PolicyCreate(schema.Body):
 class PolicyUpdate(schema.Body):
     """``policy`` of ``PUT /v1/{project_id}/policies/{policy_id}``: what is given changes."""
 
-    name: PolicyName | None = None
+    name: Name | None = None
     description: Description | None = None
     parameters: dict[str, Any] | None = None
     resources: Resources | None = None
